@@ -1,0 +1,172 @@
+# wsevent: Windows Sockets event objects for Linux.
+#
+#   make demo     set up what is missing, build, run the demo transcript
+#   make test     set up what is missing, build, run every test (CI runs it)
+#   make check    make test, plus sanitizers, valgrind and longer stress
+#   make bench    the benchmark table
+#   make install  PREFIX=/usr/local DESTDIR=
+#
+# The public targets first run `deps` (apt-get installs what is missing),
+# then call make again so that probes for Python and Lua see the result.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes
+CPPFLAGS_CORE = -std=c11 -D_GNU_SOURCE -Icore/include
+LDLIBS_CORE = -lpthread
+
+APT_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev swig \
+  python3-dev python3-pytest python3-setuptools python3-wheel lua-busted \
+  lua-socket clang libclang-rt-14-dev valgrind
+
+# The test interpreter: the first of these that imports pytest and has
+# Python.h (pyenv's python3 on PATH usually lacks pytest).
+PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
+  $$p -c 'import os, sys, sysconfig, pytest; \
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+  >/dev/null 2>&1 && { command -v $$p; break; }; done)
+LUA ?= lua5.4
+LUA_CFLAGS ?= $(shell pkg-config --cflags lua5.4 2>/dev/null)
+BUSTED ?= /usr/bin/busted
+
+B = build
+CORE_SRC = $(wildcard core/src/*.c)
+CORE_HDR = $(wildcard core/include/*.h core/src/*.h)
+CORE_OBJ = $(patsubst core/src/%.c,$(B)/obj/%.o,$(CORE_SRC))
+LIB_A = $(B)/libwsevent.a
+LIB_SO = $(B)/libwsevent.so
+
+CORE_TESTS = $(patsubst tests/core/%.c,$(B)/tests/%,$(wildcard tests/core/test_*.c))
+STRESS_OPS ?= 2000000
+
+.PHONY: all lib deps demo test check bench install clean \
+  build-all test-all check-all bench-all demo-all \
+  test-core test-stress check-tsan check-asan check-valgrind
+
+all: lib
+
+lib: $(LIB_A) $(LIB_SO)
+
+# ---- set-up -------------------------------------------------------------
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
+	  || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing $$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing \
+	    >/dev/null || exit 1; \
+	fi
+
+demo: deps
+	@$(MAKE) --no-print-directory demo-all
+test: deps
+	@$(MAKE) --no-print-directory test-all
+check: deps
+	@$(MAKE) --no-print-directory check-all
+bench: deps
+	@$(MAKE) --no-print-directory bench-all
+
+# ---- the C library ------------------------------------------------------
+
+$(B)/obj/%.o: core/src/%.c $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
+	  '-DWSEVENT_EXTERN=extern __attribute__((visibility("default")))' \
+	  -c $< -o $@
+
+$(LIB_A): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(CORE_OBJ)
+	$(CC) -shared -Wl,-soname,libwsevent.so.1 -o $@ $^ $(LDLIBS_CORE)
+
+# ---- C tests, demo, benchmarks -------------------------------------------
+
+$(B)/tests/%: tests/core/%.c tests/core/tap.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) -Icore/src $(CFLAGS) $(WARN) $< -o $@ $(LIB_A) $(LDLIBS_CORE)
+
+$(B)/demo: demo/demo.c $(LIB_A)
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LIB_A) $(LDLIBS_CORE)
+
+$(B)/bench_core: bench/bench_core.c bench/bench.h $(LIB_A)
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LIB_A) $(LDLIBS_CORE)
+
+test-core: $(CORE_TESTS)
+	prove -v $(CORE_TESTS) 2>&1 | tail -n 400
+
+test-stress: $(B)/tests/test_stress
+	WSEVENT_STRESS_OPS=$(STRESS_OPS) prove -v $(B)/tests/test_stress
+
+build-all: lib
+
+# CI sizes: the stress test at STRESS_OPS plain, and smaller under the
+# sanitizers (each a few seconds); make check runs them larger.
+test-all: build-all $(CORE_TESTS)
+	prove $(CORE_TESTS)
+	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=300000
+
+demo-all: $(B)/demo
+	$(B)/demo
+
+bench-all: $(B)/bench_core
+	$(B)/bench_core
+
+# ---- sanitizers and valgrind (make check) --------------------------------
+
+SAN_TESTS = $(patsubst tests/core/%.c,%,$(wildcard tests/core/test_*.c))
+
+define san_build
+	@mkdir -p $(B)/$(1)
+	for t in $(SAN_TESTS); do \
+	  $(CC) $(CPPFLAGS_CORE) -Icore/src -O1 -g $(2) $(WARN) \
+	    tests/core/$$t.c $(CORE_SRC) -o $(B)/$(1)/$$t -lpthread || exit 1; \
+	done
+endef
+
+check-tsan:
+	$(call san_build,tsan,-fsanitize=thread)
+	WSEVENT_TEST_TIMEOUT=300 WSEVENT_STRESS_OPS=$(STRESS_OPS) \
+	  TSAN_OPTIONS=halt_on_error=1 prove $(B)/tsan/test_*
+
+check-asan:
+	$(call san_build,asan,-fsanitize=address$(comma)undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+	WSEVENT_TEST_TIMEOUT=300 WSEVENT_STRESS_OPS=$(STRESS_OPS) \
+	  ASAN_OPTIONS=detect_leaks=1 prove $(B)/asan/test_*
+
+check-valgrind: $(CORE_TESTS)
+	for t in $(CORE_TESTS); do \
+	  WSEVENT_TEST_TIMEOUT=600 WSEVENT_STRESS_OPS=20000 valgrind -q \
+	    --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	    --trace-children=yes $$t >/dev/null || { echo "valgrind: $$t"; exit 1; }; \
+	done
+
+comma = ,
+
+check-all: build-all $(CORE_TESTS)
+	prove $(CORE_TESTS)
+	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=10000000
+	$(MAKE) --no-print-directory check-valgrind
+
+# ---- install -------------------------------------------------------------
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libwsevent.so.1
+	ln -sf libwsevent.so.1 $(DESTDIR)$(PREFIX)/lib/libwsevent.so
+	install -m 644 core/include/wsevent.h core/include/wsevent_provider.h \
+	  $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' core/wsevent.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/wsevent.pc
+
+clean:
+	rm -rf $(B) python/wsevent/*.so *.egg-info

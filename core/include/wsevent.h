@@ -1,0 +1,237 @@
+/*
+ * wsevent.h: Windows Sockets event objects for Linux, the client API.
+ *
+ * An event is a boolean "signaled" state that threads can wait on.  It is
+ * named by an opaque 64-bit handle (wsevent_t) that carries a generation, so
+ * a handle that was closed, never issued or forged is answered with
+ * WSEVENT_EINVAL_HANDLE by every call and never touches freed memory.
+ *
+ * Every function may be called from any thread.  Every function returns a
+ * code from the enum below: zero or a positive wait outcome on success, a
+ * negative error otherwise.  Nothing here aborts, prints or raises signals.
+ *
+ * The semantics follow Win32 (CreateEvent, SetEvent, ResetEvent,
+ * WaitForMultipleObjectsEx, QueueUserAPC) and Winsock (WSACreateEvent makes
+ * a manual-reset, unsignaled event).  README.md lists every difference.
+ */
+#ifndef WSEVENT_H
+#define WSEVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef WSEVENT_EXTERN
+#define WSEVENT_EXTERN extern
+#endif
+
+/* The version of this header: major * 10000 + minor * 100 + patch. */
+#define WSEVENT_VERSION 10000
+
+/* An event handle.  0 is never a valid handle. */
+typedef uint64_t wsevent_t;
+#define WSEVENT_INVALID ((wsevent_t)0)
+
+/* A thread id, as issued by wsevent_thread_self().  0 is never valid. */
+typedef uint64_t wsevent_thread_t;
+
+/*
+ * Return codes.  One list, three uses: the enum, wsevent_err_name() and
+ * wsevent_strerror().  Non-negative values are outcomes, negative ones are
+ * errors.
+ */
+#define WSEVENT_ERRNO_MAP(XX)                                                 \
+  XX(OK, 0, "success")                                                        \
+  XX(TIMEOUT, 1, "the timeout elapsed before the wait was satisfied")         \
+  XX(IO_COMPLETION, 2, "the wait ran completion routines")                    \
+  XX(INTERRUPTED, 3, "the wait was interrupted by a signal")                  \
+  XX(EINVAL_HANDLE, -1, "invalid handle (closed, stale or never issued)")     \
+  XX(EINVAL, -2, "invalid parameter")                                         \
+  XX(ENOMEM, -3, "not enough memory")                                         \
+  XX(ECLOSED, -4, "an event was closed while the wait was blocked on it")     \
+  XX(ENFILE, -5, "no file descriptor available")                              \
+  XX(ELIMIT, -6, "too many objects")                                          \
+  XX(ENOTSOCK, -7, "not a socket")                                            \
+  XX(ENOTSUP, -8, "not supported on Linux")                                   \
+  XX(ESYS, -9, "unexpected system error")
+
+enum wsevent_code {
+#define WSEVENT_XX_(name, value, text) WSEVENT_##name = value,
+  WSEVENT_ERRNO_MAP(WSEVENT_XX_)
+#undef WSEVENT_XX_
+  WSEVENT_CODE_MAX_ = 3
+};
+
+/* Flags for wsevent_create().  The default (0) is what WSACreateEvent
+ * makes: manual-reset, initially unsignaled. */
+#define WSEVENT_AUTO_RESET 0x1u
+#define WSEVENT_INITIAL_SET 0x2u
+
+/* Flags for wsevent_wait_multiple() and wsevent_sleep(). */
+#define WSEVENT_WAIT_ALL 0x1u      /* all must be signaled at once */
+#define WSEVENT_ALERTABLE 0x2u     /* run queued completion routines */
+#define WSEVENT_INTERRUPTIBLE 0x4u /* return WSEVENT_INTERRUPTED on EINTR */
+
+/* The timeout that never elapses, as Win32's INFINITE. */
+#define WSEVENT_INFINITE UINT32_MAX
+
+/* The largest list wsevent_wait_multiple() accepts (there is no 64 cap). */
+#define WSEVENT_MAX_WAIT ((size_t)1 << 24)
+
+/* A completion routine, run by wsevent in the thread it was queued to. */
+typedef void (*wsevent_completion_fn)(void *context);
+
+/*
+ * wsevent_create: make a new event and store its handle in *event.
+ * flags: WSEVENT_AUTO_RESET and/or WSEVENT_INITIAL_SET.
+ * Returns WSEVENT_OK, WSEVENT_EINVAL (unknown flag, NULL pointer),
+ * WSEVENT_ENOMEM, or WSEVENT_ELIMIT (16,777,215 events already open).
+ */
+WSEVENT_EXTERN int wsevent_create(wsevent_t *event, unsigned flags);
+
+/*
+ * wsevent_close: close an event.  Threads blocked on it wake with
+ * WSEVENT_ECLOSED; its file descriptor, if one was requested, is closed.
+ * The handle becomes invalid at once; the memory is reused only once the
+ * last wait holding it has returned.  A second close gives
+ * WSEVENT_EINVAL_HANDLE and does no harm.
+ */
+WSEVENT_EXTERN int wsevent_close(wsevent_t event);
+
+/*
+ * wsevent_set: signal an event.  On a manual-reset event every thread
+ * blocked on it at that moment is released, even if a reset follows at
+ * once.  On an auto-reset event exactly one waiter is released, or the
+ * event stays signaled until one comes.
+ *
+ * When nobody waits on the event and it has no file descriptor, this is
+ * one atomic operation: no lock and no system call.  Otherwise it takes the
+ * library's dispatcher lock for a short time, so it must not be called from
+ * a signal handler: use wsevent_set_from_signal() there.
+ */
+WSEVENT_EXTERN int wsevent_set(wsevent_t event);
+
+/*
+ * wsevent_set_from_signal: wsevent_set() for POSIX signal handlers (the
+ * analogue of WPUSetEvent's "interrupt context" promise).  It never blocks,
+ * never allocates and makes no call that is not async-signal-safe: when the
+ * dispatcher lock is busy, the wake-up is left to its holder, who runs it
+ * before releasing the lock.  The one difference from wsevent_set(): two
+ * such calls on an auto-reset event that land while the lock is busy may
+ * release one waiter instead of two, as two POSIX signals may coalesce.
+ */
+WSEVENT_EXTERN int wsevent_set_from_signal(wsevent_t event);
+
+/*
+ * wsevent_reset: make an event unsignaled.  No lock and no system call when
+ * nobody waits on it and it has no file descriptor.
+ */
+WSEVENT_EXTERN int wsevent_reset(wsevent_t event);
+
+/*
+ * wsevent_is_set: 1 if the event is signaled, 0 if not, or a negative
+ * error.  Never consumes the signal of an auto-reset event (a zero-timeout
+ * wsevent_wait() does).  Never takes a lock; safe in a signal handler.
+ */
+WSEVENT_EXTERN int wsevent_is_set(wsevent_t event);
+
+/*
+ * wsevent_wait: wait until an event is signaled, as WaitForSingleObject.
+ * timeout_ms: 0 polls, WSEVENT_INFINITE never times out; measured on the
+ * monotonic clock and neither shortened nor lengthened by signals.
+ * Returns WSEVENT_OK (signaled; an auto-reset event is consumed),
+ * WSEVENT_TIMEOUT, WSEVENT_ECLOSED, or an error.
+ */
+WSEVENT_EXTERN int wsevent_wait(wsevent_t event, uint32_t timeout_ms);
+
+/*
+ * wsevent_wait_multiple: wait on `count` events, as
+ * WaitForMultipleObjectsEx.
+ *
+ * Without WSEVENT_WAIT_ALL the wait is satisfied by any event and *index
+ * receives the lowest index among the signaled ones (an auto-reset event at
+ * that index is consumed).  A handle may appear more than once.
+ *
+ * With WSEVENT_WAIT_ALL it is satisfied only when all events are signaled
+ * at one instant; the auto-reset ones are then consumed together, never
+ * some without the others.  *index receives 0.  Duplicate handles give
+ * WSEVENT_EINVAL, as on Windows.
+ *
+ * With WSEVENT_ALERTABLE, completion routines queued to the calling thread
+ * (wsevent_queue_completion) are run inside the wait, in this thread, and
+ * the wait returns WSEVENT_IO_COMPLETION.  Routines already queued run
+ * before any event is looked at, as on Windows.
+ *
+ * With WSEVENT_INTERRUPTIBLE, a signal delivered to this thread while it
+ * sleeps ends the wait with WSEVENT_INTERRUPTED (language runtimes use this
+ * to run their signal handlers, then wait again).  Without it, signals are
+ * invisible: the wait goes on until its original deadline.
+ *
+ * count must be 1 to WSEVENT_MAX_WAIT; `index` may be NULL.
+ * Returns WSEVENT_OK, WSEVENT_TIMEOUT, WSEVENT_IO_COMPLETION,
+ * WSEVENT_INTERRUPTED, WSEVENT_ECLOSED (an event was closed during the
+ * wait; *index names it), WSEVENT_EINVAL_HANDLE (*index names the first
+ * bad handle), WSEVENT_EINVAL, or WSEVENT_ENOMEM.
+ */
+WSEVENT_EXTERN int wsevent_wait_multiple(const wsevent_t *events, size_t count,
+                                         unsigned flags, uint32_t timeout_ms,
+                                         size_t *index);
+
+/*
+ * wsevent_sleep: wait for nothing but the timeout, as SleepEx.  With
+ * WSEVENT_ALERTABLE, returns WSEVENT_IO_COMPLETION as soon as completion
+ * routines were run.  Returns WSEVENT_OK when the time has elapsed.
+ */
+WSEVENT_EXTERN int wsevent_sleep(uint32_t timeout_ms, unsigned flags);
+
+/*
+ * wsevent_fd: a file descriptor that is readable while the event is
+ * signaled, for select/poll/epoll users.  Created on the first request,
+ * owned by the event (never close it yourself), closed by wsevent_close().
+ * Reading it is not needed and consumes nothing.  For an auto-reset event
+ * "readable" means "was signaled when last looked at": another waiter may
+ * take the signal first, so on readiness call wsevent_wait(event, 0) to
+ * claim it, and go back to polling if that times out.
+ * Returns WSEVENT_OK, WSEVENT_ENFILE, or an error.
+ */
+WSEVENT_EXTERN int wsevent_fd(wsevent_t event, int *fd);
+
+/*
+ * wsevent_thread_self: the id of the calling thread, for
+ * wsevent_queue_completion().  The id becomes invalid when the thread
+ * exits; routines still queued to it then are discarded, not run.
+ */
+WSEVENT_EXTERN int wsevent_thread_self(wsevent_thread_t *thread);
+
+/*
+ * wsevent_queue_completion: queue fn(context) to a thread, as QueueUserAPC.
+ * It runs in that thread during its next alertable wait (or at once, if the
+ * thread is in one now).  Callable from any thread, not from a signal
+ * handler (it allocates).  Returns WSEVENT_OK, WSEVENT_EINVAL_HANDLE (the
+ * thread has exited), WSEVENT_EINVAL (fn is NULL), or WSEVENT_ENOMEM.
+ */
+WSEVENT_EXTERN int wsevent_queue_completion(wsevent_thread_t thread,
+                                            wsevent_completion_fn fn,
+                                            void *context);
+
+/*
+ * wsevent_thread_set_data / wsevent_thread_data: one pointer per thread for
+ * language glue (the Lua module keeps the lua_State that is waiting there,
+ * so that completion routines can call back into it).
+ */
+WSEVENT_EXTERN int wsevent_thread_set_data(void *data, void **previous);
+WSEVENT_EXTERN void *wsevent_thread_data(void);
+
+/* wsevent_err_name: "WSEVENT_EINVAL" etc.; wsevent_strerror: a sentence.
+ * Both return a static string, also for unknown codes. */
+WSEVENT_EXTERN const char *wsevent_err_name(int code);
+WSEVENT_EXTERN const char *wsevent_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WSEVENT_H */

@@ -1,0 +1,250 @@
+/*
+ * event.c: create, close, set, reset, is_set and the file descriptor.
+ *
+ * The fast paths are compare-and-swap loops on the state word.  The word
+ * holds the generation, so a handle whose event was closed (and perhaps
+ * reused) fails the compare and is answered WSEVENT_EINVAL_HANDLE.  When the
+ * event is WATCHED (waiters registered) or HAS_FD, the change must also wake
+ * waiters or update the descriptor, and goes through the dispatcher lock.
+ */
+#include <errno.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define FLAG_MASK ((uint64_t)0xFFFFFFFFu)
+
+static uint32_t gen_of_handle(wsevent_t h) { return (uint32_t)(h >> 32); }
+
+/* The state word of the event h names, if h is current; else false. */
+static bool load_state(wsevent_t h, struct wse_event **ev, uint64_t *state) {
+  *ev = wse_event_of(h);
+  if (*ev == NULL)
+    return false;
+  *state = atomic_load_explicit(&(*ev)->slot.state, memory_order_acquire);
+  return wse_gen_of(*state) == gen_of_handle(h) && !(*state & WSE_CLOSED);
+}
+
+int wsevent_create(wsevent_t *out, unsigned flags) {
+  struct wse_slot *s;
+  uint32_t index, gen;
+  int r;
+
+  if (out == NULL || (flags & ~(WSEVENT_AUTO_RESET | WSEVENT_INITIAL_SET)))
+    return WSEVENT_EINVAL;
+  r = wse_slot_alloc(&wse_events, &s, &index, &gen);
+  if (r != WSEVENT_OK)
+    return r;
+
+  struct wse_event *ev = (struct wse_event *)s;
+  /* The waiter list is already empty (a close unlinks every waiter before
+   * the slot is freed, and new chunks are zeroed): only the descriptor
+   * field needs a value, -1, which a reused slot already holds. */
+  ev->fd = -1;
+  ev->fd_readable = false;
+  uint64_t state = (uint64_t)gen << 32;
+  if (!(flags & WSEVENT_AUTO_RESET))
+    state |= WSE_MANUAL;
+  if (flags & WSEVENT_INITIAL_SET)
+    state |= WSE_SIGNALED;
+  /* Publishing the state word with the new generation makes the event
+   * usable; until then every handle to this slot fails. */
+  atomic_store_explicit(&s->state, state, memory_order_release);
+  *out = wse_make_handle(WSE_KIND_EVENT, index, gen);
+  return WSEVENT_OK;
+}
+
+int wsevent_close(wsevent_t h) {
+  struct wse_event *ev;
+  uint64_t old;
+
+  if (!load_state(h, &ev, &old))
+    return WSEVENT_EINVAL_HANDLE;
+  /* Exactly one closer wins this compare-and-swap. */
+  do {
+    if (wse_gen_of(old) != gen_of_handle(h) || (old & WSE_CLOSED))
+      return WSEVENT_EINVAL_HANDLE;
+  } while (!atomic_compare_exchange_weak(&ev->slot.state, &old,
+                                         old | WSE_CLOSED));
+
+  if (old & (WSE_LOCKED_PATH | WSE_DISPATCH)) {
+    /* A waiter registering concurrently either set WATCHED before our
+     * compare-and-swap (so we see it and come here), or will find CLOSED
+     * when it looks at the event under the lock. */
+    wse_lock();
+    while (ev->head != NULL) {
+      struct wse_entry *e = ev->head;
+      size_t index = (size_t)(e - e->waiter->entries);
+      wse_satisfy(e->waiter, WSEVENT_ECLOSED, index, true);
+    }
+    if (ev->fd >= 0) {
+      /* Closed under the lock: nobody can write to a reused number. */
+      close(ev->fd);
+      ev->fd = -1;
+    }
+    wse_unlock();
+  }
+  wse_slot_unref(&wse_events, &ev->slot);
+  return WSEVENT_OK;
+}
+
+/* Add `extra` to the state only if h still names a live event. */
+static bool add_flags(wsevent_t h, struct wse_event *ev, uint64_t extra) {
+  uint64_t s = atomic_load(&ev->slot.state);
+  do {
+    if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED))
+      return false;
+  } while (!atomic_compare_exchange_weak(&ev->slot.state, &s, s | extra));
+  return true;
+}
+
+/* Set SIGNALED under the lock and release whoever it releases. */
+static int set_locked(wsevent_t h, struct wse_event *ev) {
+  int r = WSEVENT_EINVAL_HANDLE;
+  wse_lock();
+  if (add_flags(h, ev, WSE_SIGNALED)) {
+    wse_dispatch(ev);
+    r = WSEVENT_OK;
+  }
+  wse_unlock();
+  return r;
+}
+
+int wsevent_set(wsevent_t h) {
+  struct wse_event *ev;
+  uint64_t s;
+
+  if (!load_state(h, &ev, &s))
+    return WSEVENT_EINVAL_HANDLE;
+  for (;;) {
+    if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED))
+      return WSEVENT_EINVAL_HANDLE;
+    if (s & WSE_LOCKED_PATH)
+      return set_locked(h, ev);
+    if (s & WSE_SIGNALED)
+      return WSEVENT_OK;
+    if (atomic_compare_exchange_weak(&ev->slot.state, &s, s | WSE_SIGNALED))
+      return WSEVENT_OK;
+  }
+}
+
+int wsevent_set_from_signal(wsevent_t h) {
+  struct wse_event *ev;
+  uint64_t s;
+
+  if (!load_state(h, &ev, &s))
+    return WSEVENT_EINVAL_HANDLE;
+  for (;;) {
+    if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED))
+      return WSEVENT_EINVAL_HANDLE;
+    uint64_t add = WSE_SIGNALED;
+    if (s & WSE_LOCKED_PATH)
+      add |= WSE_DISPATCH; /* reset must dispatch before it clears */
+    if ((s & add) == add)
+      break;
+    if (atomic_compare_exchange_weak(&ev->slot.state, &s, s | add))
+      break;
+  }
+  if (s & WSE_LOCKED_PATH)
+    wse_dispatch_later(ev);
+  return WSEVENT_OK;
+}
+
+int wsevent_reset(wsevent_t h) {
+  struct wse_event *ev;
+  uint64_t s;
+
+  if (!load_state(h, &ev, &s))
+    return WSEVENT_EINVAL_HANDLE;
+  for (;;) {
+    if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED))
+      return WSEVENT_EINVAL_HANDLE;
+    if (s & (WSE_LOCKED_PATH | WSE_DISPATCH))
+      break;
+    if (!(s & WSE_SIGNALED))
+      return WSEVENT_OK;
+    if (atomic_compare_exchange_weak(&ev->slot.state, &s,
+                                     s & ~(uint64_t)WSE_SIGNALED))
+      return WSEVENT_OK;
+  }
+
+  /* Locked path.  Taking the lock drains signal-handler sets, so a set
+   * that returned before this reset has released its waiters by now. */
+  int r = WSEVENT_OK;
+  wse_lock();
+  s = atomic_load(&ev->slot.state);
+  if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED)) {
+    r = WSEVENT_EINVAL_HANDLE;
+  } else {
+    atomic_fetch_and(&ev->slot.state, ~(uint64_t)WSE_SIGNALED);
+    wse_sync_fd(ev);
+  }
+  wse_unlock();
+  return r;
+}
+
+int wsevent_is_set(wsevent_t h) {
+  struct wse_event *ev;
+  uint64_t s;
+
+  if (!load_state(h, &ev, &s))
+    return WSEVENT_EINVAL_HANDLE;
+  return (s & WSE_SIGNALED) ? 1 : 0;
+}
+
+void wse_sync_fd(struct wse_event *ev) {
+  if (ev->fd < 0)
+    return;
+  bool signaled = atomic_load(&ev->slot.state) & WSE_SIGNALED;
+  if (signaled == ev->fd_readable)
+    return;
+  uint64_t value = 1;
+  ssize_t n = signaled ? write(ev->fd, &value, sizeof value)
+                       : read(ev->fd, &value, sizeof value);
+  /* An eventfd write of 1 or a read of a non-zero counter cannot fail;
+   * if it somehow did, keep what the descriptor really shows. */
+  if (n == (ssize_t)sizeof value)
+    ev->fd_readable = signaled;
+}
+
+void wse_consume(struct wse_event *ev) {
+  atomic_fetch_and(&ev->slot.state, ~(uint64_t)WSE_SIGNALED);
+  wse_sync_fd(ev);
+}
+
+int wsevent_fd(wsevent_t h, int *fd) {
+  struct wse_event *ev;
+  uint64_t s;
+  int r = WSEVENT_OK;
+
+  if (fd == NULL)
+    return WSEVENT_EINVAL;
+  if (!load_state(h, &ev, &s))
+    return WSEVENT_EINVAL_HANDLE;
+  wse_lock();
+  s = atomic_load(&ev->slot.state);
+  if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED)) {
+    r = WSEVENT_EINVAL_HANDLE;
+  } else if (!(s & WSE_HAS_FD)) {
+    int e = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (e < 0) {
+      r = (errno == EMFILE || errno == ENFILE) ? WSEVENT_ENFILE
+          : errno == ENOMEM                    ? WSEVENT_ENOMEM
+                                               : WSEVENT_ESYS;
+    } else if (!add_flags(h, ev, WSE_HAS_FD)) {
+      /* Closed meanwhile (a close with no waiters takes no lock). */
+      close(e);
+      r = WSEVENT_EINVAL_HANDLE;
+    } else {
+      /* From now on set and reset take the lock and keep the fd true. */
+      ev->fd = e;
+      ev->fd_readable = false;
+      wse_sync_fd(ev);
+    }
+  }
+  if (r == WSEVENT_OK)
+    *fd = ev->fd;
+  wse_unlock();
+  return r;
+}

@@ -1,0 +1,63 @@
+/*
+ * fork.c: one-time set-up, and what a forked child keeps.
+ *
+ * Only the thread that called fork() exists in the child.  Holding the
+ * table mutexes and the dispatcher lock across fork() means the child
+ * inherits consistent lists; it then forgets every waiter (their threads
+ * are gone), closes the event descriptors (the parent still shares those
+ * open file descriptions: writing one would wake the parent's pollers) and
+ * closes the ids of the threads that did not survive.  Events keep their
+ * state and handles, so the child can go on using them; it asks for new
+ * descriptors with wsevent_fd().
+ */
+#include <unistd.h>
+
+#include "internal.h"
+
+WSE_HIDDEN void wse_completion_init(void);
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void prepare(void) {
+  pthread_mutex_lock(&wse_events.mutex);
+  pthread_mutex_lock(&wse_threads.mutex);
+  wse_lock();
+}
+
+static void parent(void) {
+  wse_unlock();
+  pthread_mutex_unlock(&wse_threads.mutex);
+  pthread_mutex_unlock(&wse_events.mutex);
+}
+
+void wse_event_after_fork(struct wse_slot *s) {
+  struct wse_event *ev = (struct wse_event *)s;
+  ev->head = ev->tail = NULL;
+  ev->watchers = 0;
+  ev->pending_next = NULL;
+  atomic_store(&ev->queued, 0);
+  /* Only HAS_FD vouches for the fd field: a slot caught half-way through
+   * wsevent_create has not initialised it yet. */
+  if (atomic_load(&s->state) & WSE_HAS_FD) {
+    close(ev->fd);
+    ev->fd = -1;
+    ev->fd_readable = false;
+  }
+  atomic_fetch_and(&s->state,
+                   ~(uint64_t)(WSE_WATCHED | WSE_HAS_FD | WSE_DISPATCH));
+}
+
+static void child(void) {
+  wse_table_each(&wse_events, wse_event_after_fork);
+  wse_table_each(&wse_threads, wse_thread_after_fork);
+  wse_lock_after_fork();
+  wse_table_after_fork(&wse_threads);
+  wse_table_after_fork(&wse_events);
+}
+
+static void init(void) {
+  wse_completion_init();
+  pthread_atfork(prepare, parent, child);
+}
+
+void wse_init_once(void) { pthread_once(&once, init); }

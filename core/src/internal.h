@@ -1,0 +1,217 @@
+/*
+ * internal.h: what the files of core/src share.  Nothing here is public.
+ *
+ * The big picture:
+ *
+ * - handle.c keeps type-stable tables of slots.  A slot's memory is never
+ *   returned to the allocator, so a stale handle can always be looked up
+ *   safely; its generation tells whether it is still the object it named.
+ *
+ * - An event's whole state is one 64-bit atomic word (generation in the
+ *   high half, flags in the low half).  set, reset and is_set on an event
+ *   nobody waits on are one atomic operation on that word.  The generation
+ *   in the same word makes a stale handle's compare-and-swap fail.
+ *
+ * - Everything that involves waiters runs under one dispatcher lock
+ *   (lock.c), as Windows' dispatcher database lock: registering waiters,
+ *   consuming auto-reset signals, waking, closing.  Because all consumers
+ *   hold it, a wait-all takes its auto-reset events together or not at all.
+ *   A waiter marks each event WATCHED before looking at it, which pushes
+ *   set, reset and close of that event onto the locked path too.
+ */
+#ifndef WSEVENT_INTERNAL_H
+#define WSEVENT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "wsevent.h"
+
+#define WSE_HIDDEN __attribute__((visibility("hidden")))
+
+/* ------------------------------------------------------------------ */
+/* Handles and slot tables (handle.c)                                  */
+
+/*
+ * A handle is gen:32 | kind:4 | index+1:28.  Index 0 is stored as 1 so that
+ * handle 0 is never valid; generations start at 1 and skip 0 on wrap.
+ */
+enum wse_kind { WSE_KIND_EVENT = 1, WSE_KIND_THREAD = 2 };
+
+#define WSE_CHUNK_BITS 10
+#define WSE_CHUNK_SLOTS (1u << WSE_CHUNK_BITS)
+#define WSE_MAX_CHUNKS (1u << 14)
+#define WSE_MAX_SLOTS (WSE_CHUNK_SLOTS * WSE_MAX_CHUNKS - 1)
+
+/* Every slot starts with this header. */
+struct wse_slot {
+  /*
+   * gen:32 | refs:32.  refs counts the owner (1 while the object is open)
+   * plus every wait or call that holds the object.  When refs reaches 0 the
+   * generation is bumped in the same atomic step and the slot goes back to
+   * the free list; a reference is never taken from 0, so a forged handle
+   * with a future generation cannot resurrect a free slot.
+   */
+  _Atomic uint64_t refgen;
+  /*
+   * gen:32 | flags:32, the object's state.  The generation here is the one
+   * the object was created with; see the WSE_* flags below.
+   */
+  _Atomic uint64_t state;
+  uint32_t next_free; /* free-list link, under the table mutex */
+  uint32_t index;     /* this slot's place in its table */
+};
+
+struct wse_table {
+  pthread_mutex_t mutex;      /* free list and growth */
+  size_t slot_size;
+  enum wse_kind kind;
+  uint32_t free_head;         /* index+1, 0 = empty */
+  uint32_t used;              /* slots handed out so far */
+  uint32_t limit;             /* maximum number of slots (tests lower it) */
+  _Atomic(unsigned char *) chunks[WSE_MAX_CHUNKS];
+};
+
+WSE_HIDDEN extern struct wse_table wse_events;
+WSE_HIDDEN extern struct wse_table wse_threads;
+
+static inline uint32_t wse_gen_of(uint64_t word) { return (uint32_t)(word >> 32); }
+static inline uint64_t wse_make_handle(enum wse_kind kind, uint32_t index,
+                                       uint32_t gen) {
+  return ((uint64_t)gen << 32) | ((uint64_t)kind << 28) | (index + 1);
+}
+
+/* The slot a handle names, or NULL if it cannot name one of this table's
+ * slots.  Does not check the generation. */
+WSE_HIDDEN struct wse_slot *wse_slot_of(struct wse_table *t, uint64_t handle);
+/* A new slot with refs 1 and a fresh generation (written to *gen). */
+WSE_HIDDEN int wse_slot_alloc(struct wse_table *t, struct wse_slot **slot,
+                              uint32_t *index, uint32_t *gen);
+/* Take a reference if the handle is current; false if it is not. */
+WSE_HIDDEN bool wse_slot_ref(struct wse_slot *s, uint32_t gen);
+/* Drop a reference; the last one frees the slot. */
+WSE_HIDDEN void wse_slot_unref(struct wse_table *t, struct wse_slot *s);
+/* Call fn on every slot ever handed out (fork child, under no lock). */
+WSE_HIDDEN void wse_table_each(struct wse_table *t,
+                               void (*fn)(struct wse_slot *));
+WSE_HIDDEN void wse_table_after_fork(struct wse_table *t);
+
+/* ------------------------------------------------------------------ */
+/* State flags (low half of the state word)                             */
+
+#define WSE_SIGNALED 0x01u /* the event is signaled */
+#define WSE_WATCHED 0x02u  /* waiters registered: set/reset/close lock */
+#define WSE_CLOSED 0x04u   /* closed: the handle is invalid */
+#define WSE_MANUAL 0x08u   /* manual-reset (constant while open) */
+#define WSE_HAS_FD 0x10u   /* a file descriptor mirrors the state */
+#define WSE_DISPATCH 0x20u /* a signal-handler set awaits its dispatch */
+#define WSE_LOCKED_PATH (WSE_WATCHED | WSE_HAS_FD)
+
+/* ------------------------------------------------------------------ */
+/* Events and waiters                                                   */
+
+struct wse_waiter;
+
+/* One per (waiter, event) pair, linked into the event's waiter list. */
+struct wse_entry {
+  struct wse_entry *prev, *next;
+  struct wse_waiter *waiter;
+  struct wse_event *event;
+};
+
+struct wse_event {
+  struct wse_slot slot;
+  /* Under the dispatcher lock: */
+  struct wse_entry *head, *tail; /* waiters, oldest first */
+  uint32_t watchers;             /* entries linked (WATCHED iff > 0) */
+  int fd;                        /* eventfd or -1 */
+  bool fd_readable;              /* what the eventfd shows now */
+  /* The signal-safe set's queue (lock-free push, drained by lock holder) */
+  struct wse_event *pending_next;
+  _Atomic uint32_t queued;
+} __attribute__((aligned(64)));
+
+/*
+ * A waiter's futex word.  The waiting thread sleeps only after moving it
+ * from AWAKE to ASLEEP, so the thread that satisfies it makes the wake-up
+ * system call only when somebody actually sleeps.
+ */
+enum { WSE_W_AWAKE = 0, WSE_W_ASLEEP = 1, WSE_W_DONE = 2 };
+
+struct wse_thread;
+
+struct wse_waiter {
+  _Atomic uint32_t futex;
+  bool satisfied;           /* under the lock */
+  bool wait_all;
+  int result;               /* under the lock, valid once satisfied */
+  size_t index;
+  size_t count;
+  size_t linked;            /* entries[0..linked) are in event lists */
+  struct wse_entry *entries;
+  struct wse_thread *alertable; /* the thread whose APCs can satisfy us */
+};
+
+struct wse_apc {
+  struct wse_apc *next;
+  wsevent_completion_fn fn;
+  void *context;
+};
+
+struct wse_thread {
+  struct wse_slot slot;
+  /* Under the dispatcher lock: */
+  struct wse_apc *apc_head, *apc_tail;
+  struct wse_waiter *waiter; /* set during an alertable wait */
+  _Atomic uint32_t apc_count;
+  void *data;                /* wsevent_thread_set_data, owner thread only */
+};
+
+/* The event a handle names if it is open, else NULL (no reference). */
+static inline struct wse_event *wse_event_of(wsevent_t h) {
+  return (struct wse_event *)wse_slot_of(&wse_events, h);
+}
+
+/* ------------------------------------------------------------------ */
+/* The dispatcher lock (lock.c)                                          */
+
+WSE_HIDDEN void wse_lock(void);
+WSE_HIDDEN void wse_unlock(void);
+/* The signal-safe path: queue ev for dispatch and run it if the lock is
+ * free, else leave it to the holder. */
+WSE_HIDDEN void wse_dispatch_later(struct wse_event *ev);
+/* Wake a sleeping waiter once the lock is released (keeps the system call
+ * out of the critical section).  Lock holder only. */
+WSE_HIDDEN void wse_wake_after_unlock(_Atomic uint32_t *futex);
+
+WSE_HIDDEN int wse_futex_wait(_Atomic uint32_t *word, uint32_t expected,
+                              const struct timespec *deadline);
+WSE_HIDDEN void wse_futex_wake(_Atomic uint32_t *word, int count);
+
+/* ------------------------------------------------------------------ */
+/* Under the dispatcher lock (wait.c, event.c)                          */
+
+/* Release what a just-signaled event can release, and mirror its fd. */
+WSE_HIDDEN void wse_dispatch(struct wse_event *ev);
+/* Satisfy w with result (and index); wakes it unless it is the caller. */
+WSE_HIDDEN void wse_satisfy(struct wse_waiter *w, int result, size_t index,
+                            bool wake);
+/* Make the eventfd show the state word. */
+WSE_HIDDEN void wse_sync_fd(struct wse_event *ev);
+/* Clear SIGNALED (consumption by a wait) and mirror the fd. */
+WSE_HIDDEN void wse_consume(struct wse_event *ev);
+
+/* The calling thread's record, created on first use (completion.c). */
+WSE_HIDDEN int wse_thread_current(struct wse_thread **out);
+/* Run the calling thread's queued routines; returns how many ran. */
+WSE_HIDDEN size_t wse_run_completions(struct wse_thread *th);
+
+/* Fork support (fork.c); installed once by the first handle table use. */
+WSE_HIDDEN void wse_init_once(void);
+WSE_HIDDEN void wse_event_after_fork(struct wse_slot *s);
+WSE_HIDDEN void wse_thread_after_fork(struct wse_slot *s);
+WSE_HIDDEN void wse_lock_after_fork(void);
+
+#endif /* WSEVENT_INTERNAL_H */

@@ -1,0 +1,21 @@
+/* provider.c: the upcall table handed to service providers. */
+#include "wsevent_provider.h"
+
+static const struct wsevent_upcalls table = {
+    .iVersion = WSEVENT_UPCALLS_VERSION,
+    .xCreate = wsevent_create,
+    .xClose = wsevent_close,
+    .xSet = wsevent_set,
+    .xSetFromSignal = wsevent_set_from_signal,
+    .xReset = wsevent_reset,
+    .xIsSet = wsevent_is_set,
+    .xWaitMultiple = wsevent_wait_multiple,
+    .xFd = wsevent_fd,
+    .xThreadSelf = wsevent_thread_self,
+    .xQueueCompletion = wsevent_queue_completion,
+    .xThreadData = wsevent_thread_data,
+    .xStrerror = wsevent_strerror,
+    .xErrName = wsevent_err_name,
+};
+
+const struct wsevent_upcalls *wsevent_upcalls(void) { return &table; }

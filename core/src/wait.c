@@ -1,0 +1,419 @@
+/*
+ * wait.c: waiting on one or many events, and waking waiters.
+ *
+ * A wait first looks at the events without any lock (the fast path): a
+ * signaled manual-reset event, or an auto-reset event nobody else watches,
+ * satisfies it at once.  Otherwise the waiter takes a reference on every
+ * event, and under the dispatcher lock links one entry per event into that
+ * event's waiter list (which marks it WATCHED), then tries to satisfy
+ * itself.  If it cannot, it sleeps on its own futex word.  Whoever later
+ * signals one of its events (under the same lock) tries to satisfy it,
+ * consumes what it takes, unlinks it and wakes it: the waiter returns
+ * without taking the lock again.
+ *
+ * Only threads holding the lock consume auto-reset signals once an event is
+ * WATCHED, so wait-all takes its events together or not at all.  Lock-free
+ * sets that race with a wait-all only ever turn events on, never off, so
+ * what the wait-all saw signaled is still signaled when it consumes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define STACK_ENTRIES 8
+#define NEED_LOCK (-100) /* try_fast: the answer needs the lock */
+#define NOTHING (-101)   /* try_fast: nothing is signaled */
+
+static uint64_t state_of(const struct wse_event *ev) {
+  return atomic_load_explicit(&ev->slot.state, memory_order_acquire);
+}
+
+/* ---- waiter lists (under the lock) ---- */
+
+/*
+ * Link e into its event's list if the handle still names a live event.
+ * Waits hold no reference on their events: slot memory is never freed, and
+ * once WATCHED is set (in the same compare-and-swap that checks the
+ * generation), a close must take the lock, and unlinks us, before the slot
+ * can be reused.
+ */
+static bool link_entry(struct wse_entry *e, uint32_t gen) {
+  struct wse_event *ev = e->event;
+  uint64_t s = state_of(ev);
+  do {
+    if (wse_gen_of(s) != gen || (s & WSE_CLOSED))
+      return false;
+    if (ev->watchers != 0) /* WATCHED already, and pinned by the lock */
+      break;
+  } while (!atomic_compare_exchange_weak(&ev->slot.state, &s, s | WSE_WATCHED));
+  ev->watchers++;
+  e->next = NULL;
+  e->prev = ev->tail;
+  if (ev->tail)
+    ev->tail->next = e;
+  else
+    ev->head = e;
+  ev->tail = e;
+  return true;
+}
+
+static void unlink_entry(struct wse_entry *e) {
+  struct wse_event *ev = e->event;
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    ev->head = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    ev->tail = e->prev;
+  e->prev = e->next = NULL;
+  if (--ev->watchers == 0)
+    atomic_fetch_and(&ev->slot.state, ~(uint64_t)WSE_WATCHED);
+}
+
+static void unregister(struct wse_waiter *w) {
+  for (size_t i = 0; i < w->linked; i++)
+    unlink_entry(&w->entries[i]);
+  w->linked = 0;
+  if (w->alertable && w->alertable->waiter == w)
+    w->alertable->waiter = NULL;
+}
+
+void wse_satisfy(struct wse_waiter *w, int result, size_t index, bool wake) {
+  w->satisfied = true;
+  w->result = result;
+  w->index = index;
+  unregister(w);
+  /* After this exchange the waiter may return and its stack vanish; the
+   * wake-up below only uses the address, which is harmless even then. */
+  uint32_t old = atomic_exchange(&w->futex, WSE_W_DONE);
+  if (wake && old == WSE_W_ASLEEP)
+    wse_wake_after_unlock(&w->futex);
+}
+
+/* Satisfy w if its events allow it now (under the lock). */
+static bool try_satisfy(struct wse_waiter *w, bool wake) {
+  if (w->wait_all) {
+    for (size_t i = 0; i < w->count; i++) {
+      uint64_t s = state_of(w->entries[i].event);
+      if (s & WSE_CLOSED) {
+        wse_satisfy(w, WSEVENT_ECLOSED, i, wake);
+        return true;
+      }
+      if (!(s & WSE_SIGNALED))
+        return false;
+    }
+    for (size_t i = 0; i < w->count; i++) {
+      struct wse_event *ev = w->entries[i].event;
+      if (!(state_of(ev) & WSE_MANUAL))
+        wse_consume(ev);
+    }
+    wse_satisfy(w, WSEVENT_OK, 0, wake);
+    return true;
+  }
+  for (size_t i = 0; i < w->count; i++) {
+    struct wse_event *ev = w->entries[i].event;
+    uint64_t s = state_of(ev);
+    if (s & WSE_CLOSED) {
+      wse_satisfy(w, WSEVENT_ECLOSED, i, wake);
+      return true;
+    }
+    if (s & WSE_SIGNALED) {
+      if (!(s & WSE_MANUAL))
+        wse_consume(ev);
+      wse_satisfy(w, WSEVENT_OK, i, wake);
+      return true;
+    }
+  }
+  return false;
+}
+
+void wse_dispatch(struct wse_event *ev) {
+  struct wse_entry *e = ev->head;
+  /* A manual-reset event releases everyone; an auto-reset one stops as
+   * soon as a waiter has consumed it. */
+  while (e != NULL && (state_of(ev) & WSE_SIGNALED)) {
+    struct wse_waiter *w = e->waiter;
+    /* Satisfying w unlinks all of w's entries and nobody else's, so the
+     * next entry that is not w's survives it. */
+    struct wse_entry *next = e->next;
+    while (next != NULL && next->waiter == w)
+      next = next->next;
+    try_satisfy(w, true);
+    e = next;
+  }
+  wse_sync_fd(ev);
+}
+
+/* ---- the lock-free attempt ---- */
+
+static bool load_event(wsevent_t h, struct wse_event **ev, uint64_t *s) {
+  *ev = wse_event_of(h);
+  if (*ev == NULL)
+    return false;
+  *s = state_of(*ev);
+  return wse_gen_of(*s) == (uint32_t)(h >> 32) && !(*s & WSE_CLOSED);
+}
+
+static int try_fast(const wsevent_t *handles, size_t count, bool all,
+                    size_t *index) {
+  size_t found = SIZE_MAX;
+  bool all_signaled = true, all_manual = true;
+  struct wse_event *ev, *found_ev = NULL;
+  uint64_t s, found_s = 0;
+
+  /* As on Windows, every handle is checked before any is used. */
+  for (size_t i = 0; i < count; i++) {
+    if (!load_event(handles[i], &ev, &s)) {
+      *index = i;
+      return WSEVENT_EINVAL_HANDLE;
+    }
+    if (!(s & WSE_SIGNALED))
+      all_signaled = false;
+    else if (found == SIZE_MAX)
+      found = i, found_ev = ev, found_s = s;
+    if (!(s & WSE_MANUAL))
+      all_manual = false;
+  }
+  if (all) {
+    if (!all_signaled)
+      return NOTHING;
+    if (!all_manual)
+      return NEED_LOCK;
+    *index = 0;
+    return WSEVENT_OK;
+  }
+  if (found == SIZE_MAX)
+    return NOTHING;
+  if (!(found_s & WSE_MANUAL)) {
+    /* Consuming without the lock is safe only while nobody watches. */
+    if (found_s & (WSE_LOCKED_PATH | WSE_DISPATCH))
+      return NEED_LOCK;
+    if (!atomic_compare_exchange_strong(&found_ev->slot.state, &found_s,
+                                        found_s & ~(uint64_t)WSE_SIGNALED))
+      return NEED_LOCK;
+  }
+  *index = found;
+  return WSEVENT_OK;
+}
+
+/* ---- argument checks ---- */
+
+static int cmp_handle(const void *a, const void *b) {
+  wsevent_t x = *(const wsevent_t *)a, y = *(const wsevent_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int check_duplicates(const wsevent_t *handles, size_t count) {
+  if (count <= 16) {
+    for (size_t i = 0; i < count; i++)
+      for (size_t j = i + 1; j < count; j++)
+        if (handles[i] == handles[j])
+          return WSEVENT_EINVAL;
+    return WSEVENT_OK;
+  }
+  wsevent_t *copy = malloc(count * sizeof *copy);
+  if (copy == NULL)
+    return WSEVENT_ENOMEM;
+  memcpy(copy, handles, count * sizeof *copy);
+  qsort(copy, count, sizeof *copy, cmp_handle);
+  int r = WSEVENT_OK;
+  for (size_t i = 1; i < count && r == WSEVENT_OK; i++)
+    if (copy[i] == copy[i - 1])
+      r = WSEVENT_EINVAL;
+  free(copy);
+  return r;
+}
+
+/* ---- sleeping ---- */
+
+static struct timespec deadline_after(uint32_t ms) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  t.tv_sec += ms / 1000;
+  t.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (t.tv_nsec >= 1000000000L) {
+    t.tv_sec++;
+    t.tv_nsec -= 1000000000L;
+  }
+  return t;
+}
+
+/* Sleep until satisfied, the deadline, or (if interruptible) a signal.
+ * Returns WSEVENT_OK if satisfied, else WSEVENT_TIMEOUT/INTERRUPTED. */
+static int sleep_on(struct wse_waiter *w, uint32_t timeout, bool interruptible) {
+  struct timespec deadline;
+  const struct timespec *dl = NULL;
+  if (timeout != WSEVENT_INFINITE) {
+    deadline = deadline_after(timeout);
+    dl = &deadline;
+  }
+  uint32_t expected = WSE_W_AWAKE;
+  if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_ASLEEP))
+    return WSEVENT_OK; /* satisfied before we fell asleep */
+  for (;;) {
+    int err = wse_futex_wait(&w->futex, WSE_W_ASLEEP, dl);
+    if (atomic_load(&w->futex) == WSE_W_DONE)
+      return WSEVENT_OK;
+    if (err == ETIMEDOUT)
+      return WSEVENT_TIMEOUT;
+    if (err == EINTR && interruptible)
+      return WSEVENT_INTERRUPTED;
+    /* EAGAIN, a spurious wake-up or an ignored EINTR: sleep again, with
+     * the same absolute deadline. */
+  }
+}
+
+/*
+ * The locked path, shared by wsevent_wait_multiple and wsevent_sleep
+ * (count 0).  th is the caller's thread record when the wait is alertable.
+ */
+static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
+                       uint32_t timeout, size_t *index, struct wse_thread *th) {
+  struct wse_entry stack_entries[STACK_ENTRIES];
+  struct wse_entry *entries = stack_entries;
+  struct wse_waiter w;
+  int r;
+
+  if (count > STACK_ENTRIES) {
+    entries = malloc(count * sizeof *entries);
+    if (entries == NULL)
+      return WSEVENT_ENOMEM;
+  }
+  atomic_init(&w.futex, WSE_W_AWAKE);
+  w.satisfied = false;
+  w.wait_all = (flags & WSEVENT_WAIT_ALL) != 0;
+  w.result = WSEVENT_TIMEOUT;
+  w.index = 0;
+  w.count = count;
+  w.linked = 0;
+  w.entries = entries;
+  w.alertable = th;
+  for (size_t i = 0; i < count; i++) {
+    entries[i].event = wse_event_of(handles[i]);
+    entries[i].waiter = &w;
+    if (entries[i].event == NULL) {
+      *index = i;
+      r = WSEVENT_EINVAL_HANDLE;
+      goto out;
+    }
+  }
+
+  wse_lock();
+  for (size_t i = 0; i < count; i++) {
+    if (!link_entry(&entries[i], (uint32_t)(handles[i] >> 32))) {
+      /* Closed since the fast path looked: as if it had been then. */
+      unregister(&w);
+      wse_unlock();
+      *index = i;
+      r = WSEVENT_EINVAL_HANDLE;
+      goto out;
+    }
+    w.linked = i + 1;
+  }
+  if (th != NULL) {
+    th->waiter = &w;
+    if (th->apc_head != NULL)
+      wse_satisfy(&w, WSEVENT_IO_COMPLETION, 0, false);
+  }
+  if (!w.satisfied && !try_satisfy(&w, false) && timeout == 0) {
+    unregister(&w);
+    w.satisfied = true;
+  }
+  /* Decide under the lock: once it is released, a setter may satisfy w
+   * at any moment, and only the futex word tells us about it. */
+  bool must_sleep = !w.satisfied;
+  wse_unlock();
+
+  if (must_sleep) {
+    r = sleep_on(&w, timeout, flags & WSEVENT_INTERRUPTIBLE);
+    if (r != WSEVENT_OK) {
+      wse_lock();
+      if (!w.satisfied) {
+        unregister(&w);
+        w.satisfied = true;
+        w.result = r;
+      }
+      wse_unlock();
+    }
+  }
+  r = w.result;
+  *index = w.index;
+out:
+  if (entries != stack_entries)
+    free(entries);
+  return r;
+}
+
+/* For an alertable wait: the caller's thread record, and the routines
+ * already queued, which Windows delivers before it looks at any object.
+ * Returns WSEVENT_OK to go on waiting, else the wait's result. */
+static int alertable_start(unsigned flags, struct wse_thread **th) {
+  if (!(flags & WSEVENT_ALERTABLE))
+    return WSEVENT_OK;
+  int r = wse_thread_current(th);
+  if (r != WSEVENT_OK)
+    return r;
+  if (atomic_load(&(*th)->apc_count) != 0 && wse_run_completions(*th) != 0)
+    return WSEVENT_IO_COMPLETION;
+  return WSEVENT_OK;
+}
+
+int wsevent_wait_multiple(const wsevent_t *handles, size_t count,
+                          unsigned flags, uint32_t timeout, size_t *index) {
+  struct wse_thread *th = NULL;
+  size_t dummy;
+  int r;
+
+  if (index == NULL)
+    index = &dummy;
+  *index = 0;
+  if (handles == NULL || count == 0 || count > WSEVENT_MAX_WAIT ||
+      (flags & ~(WSEVENT_WAIT_ALL | WSEVENT_ALERTABLE | WSEVENT_INTERRUPTIBLE)))
+    return WSEVENT_EINVAL;
+  if (flags & WSEVENT_WAIT_ALL) {
+    r = check_duplicates(handles, count);
+    if (r != WSEVENT_OK)
+      return r;
+  }
+  r = alertable_start(flags, &th);
+  if (r != WSEVENT_OK)
+    return r;
+
+  r = try_fast(handles, count, flags & WSEVENT_WAIT_ALL, index);
+  if (r == WSEVENT_OK || r == WSEVENT_EINVAL_HANDLE)
+    return r;
+  if (r == NOTHING && timeout == 0)
+    return WSEVENT_TIMEOUT;
+
+  r = wait_locked(handles, count, flags, timeout, index, th);
+  if (r == WSEVENT_IO_COMPLETION)
+    wse_run_completions(th);
+  return r;
+}
+
+int wsevent_wait(wsevent_t event, uint32_t timeout) {
+  return wsevent_wait_multiple(&event, 1, 0, timeout, NULL);
+}
+
+int wsevent_sleep(uint32_t timeout, unsigned flags) {
+  struct wse_thread *th = NULL;
+  size_t index;
+  int r;
+
+  if (flags & ~(WSEVENT_ALERTABLE | WSEVENT_INTERRUPTIBLE))
+    return WSEVENT_EINVAL;
+  r = alertable_start(flags, &th);
+  if (r != WSEVENT_OK)
+    return r;
+  if (timeout == 0)
+    return WSEVENT_OK;
+  r = wait_locked(NULL, 0, flags, timeout, &index, th);
+  if (r == WSEVENT_IO_COMPLETION)
+    wse_run_completions(th);
+  return r == WSEVENT_TIMEOUT ? WSEVENT_OK : r;
+}

@@ -1,0 +1,139 @@
+/*
+ * demo.c: the seed's model in C.  The client creates events and hands
+ * their handles to a "provider"; provider threads complete simulated
+ * operations and signal the events through the upcall table; the client
+ * waits on any, then on all, and finally receives a completion routine in
+ * an alertable wait.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wsevent.h"
+#include "wsevent_provider.h"
+
+static struct timespec start;
+
+static double ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - start.tv_sec) * 1e3 + (t.tv_nsec - start.tv_nsec) / 1e6;
+}
+
+/* ---- the provider: its own threads, only the upcall table ---- */
+
+struct operation {
+  const char *name;
+  unsigned delay_ms;
+  wsevent_t event;              /* handed over by the client */
+  wsevent_thread_t requester;   /* where to queue the completion, or 0 */
+  const struct wsevent_upcalls *up;
+};
+
+static void completion_routine(void *context) {
+  struct operation *op = context;
+  printf("[%6.1f ms] client: completion routine for '%s' runs in the "
+         "client's own thread\n", ms(), op->name);
+}
+
+static void *provider_thread(void *p) {
+  struct operation *op = p;
+  usleep(op->delay_ms * 1000);
+  printf("[%6.1f ms] provider: '%s' done, signalling its event\n", ms(),
+         op->name);
+  op->up->xSet(op->event);
+  if (op->requester)
+    op->up->xQueueCompletion(op->requester, completion_routine, op);
+  return NULL;
+}
+
+static void start_op(struct operation *op, pthread_t *t) {
+  pthread_create(t, NULL, provider_thread, op);
+}
+
+/* ---- the client ---- */
+
+static void check(int r, const char *what) {
+  if (r < 0) {
+    fprintf(stderr, "%s: %s\n", what, wsevent_strerror(r));
+    _exit(1);
+  }
+}
+
+int main(void) {
+  const struct wsevent_upcalls *up = wsevent_upcalls();
+  struct operation ops[3] = {{"read", 30, 0, 0, up},
+                             {"write", 10, 0, 0, up},
+                             {"connect", 50, 0, 0, up}};
+  wsevent_t events[3];
+  pthread_t threads[3];
+  size_t index;
+
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  printf("wsevent demo (C): three provider threads, one client thread\n\n");
+
+  /* 1. Wait for any: handle each completion as it comes. */
+  for (int i = 0; i < 3; i++) {
+    check(wsevent_create(&events[i], 0), "create"); /* as WSACreateEvent */
+    ops[i].event = events[i];
+    start_op(&ops[i], &threads[i]);
+  }
+  printf("[%6.1f ms] client: waiting for any of read, write, connect\n", ms());
+  for (int done = 0; done < 3; done++) {
+    check(wsevent_wait_multiple(events, 3, 0, WSEVENT_INFINITE, &index),
+          "wait any");
+    printf("[%6.1f ms] client: wait-any returned index %zu ('%s'); "
+           "resetting it\n", ms(), index, ops[index].name);
+    wsevent_reset(events[index]);
+    /* Take it out of the list by pointing it at a never-set event. */
+    check(wsevent_create(&events[index], 0), "create");
+  }
+  for (int i = 0; i < 3; i++) {
+    pthread_join(threads[i], NULL);
+    wsevent_close(ops[i].event);
+    wsevent_close(events[i]);
+  }
+
+  /* 2. Wait for all, on auto-reset events: taken together or not at all. */
+  printf("\n[%6.1f ms] client: waiting for all three (auto-reset)\n", ms());
+  unsigned delays[3] = {20, 5, 40};
+  for (int i = 0; i < 3; i++) {
+    check(wsevent_create(&events[i], WSEVENT_AUTO_RESET), "create");
+    ops[i].event = events[i];
+    ops[i].delay_ms = delays[i];
+    start_op(&ops[i], &threads[i]);
+  }
+  check(wsevent_wait_multiple(events, 3, WSEVENT_WAIT_ALL, 5000, NULL),
+        "wait all");
+  printf("[%6.1f ms] client: wait-all satisfied; all three consumed: "
+         "%d %d %d\n", ms(), wsevent_is_set(events[0]),
+         wsevent_is_set(events[1]), wsevent_is_set(events[2]));
+  for (int i = 0; i < 3; i++) {
+    pthread_join(threads[i], NULL);
+    wsevent_close(events[i]);
+  }
+
+  /* 3. A completion routine, delivered in an alertable wait. */
+  printf("\n[%6.1f ms] client: starting 'recv' with a completion routine, "
+         "then waiting alertably\n", ms());
+  struct operation recv_op = {"recv", 20, 0, 0, up};
+  check(wsevent_create(&recv_op.event, 0), "create");
+  check(wsevent_thread_self(&recv_op.requester), "thread id");
+  start_op(&recv_op, &threads[0]);
+  int r = wsevent_wait_multiple(&recv_op.event, 1, WSEVENT_ALERTABLE,
+                                WSEVENT_INFINITE, NULL);
+  pthread_join(threads[0], NULL);
+  if (r == WSEVENT_OK) /* the event won the race: the routine is queued */
+    r = wsevent_sleep(WSEVENT_INFINITE, WSEVENT_ALERTABLE);
+  printf("[%6.1f ms] client: alertable wait returned %s\n", ms(),
+         wsevent_err_name(r));
+
+  /* 4. Closing a handle the provider still holds is safe. */
+  wsevent_close(recv_op.event);
+  printf("[%6.1f ms] provider: late set on the closed event answers %s\n",
+         ms(), up->xErrName(up->xSet(recv_op.event)));
+  printf("\ndemo finished\n");
+  return 0;
+}
