@@ -105,12 +105,33 @@ test-core: $(CORE_TESTS)
 test-stress: $(B)/tests/test_stress
 	WSEVENT_STRESS_OPS=$(STRESS_OPS) prove -v $(B)/tests/test_stress
 
-build-all: lib
+# ---- Python ---------------------------------------------------------------
+
+PY_EXT_STAMP = $(B)/python.stamp
+PY_SRC = setup.py python/wsevent/_wsevent.c $(CORE_SRC) $(CORE_HDR)
+HELPER_SO = $(B)/helpers/libdelayed_set.so
+
+$(PY_EXT_STAMP): $(PY_SRC)
+	@test -n "$(PYTHON)" || { echo "no Python with pytest and Python.h: run make deps"; exit 1; }
+	$(PYTHON) setup.py -q build_ext --inplace -b $(B)/python -t $(B)/python-temp
+	@touch $@
+
+$(HELPER_SO): tests/helpers/delayed_set.c $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) -shared -fPIC $< -o $@ -lpthread
+
+# pytest exits 5 when it collects nothing: that must fail, and it does
+# (any non-zero status fails make).
+test-python: $(PY_EXT_STAMP) $(HELPER_SO)
+	PYTHONPATH=python $(PYTHON) -m pytest -q tests/python
+
+build-all: lib $(PY_EXT_STAMP) $(HELPER_SO)
 
 # CI sizes: the stress test at STRESS_OPS plain, and smaller under the
 # sanitizers (each a few seconds); make check runs them larger.
 test-all: build-all $(CORE_TESTS)
 	prove $(CORE_TESTS)
+	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=300000
 
 demo-all: $(B)/demo
@@ -152,6 +173,7 @@ comma = ,
 
 check-all: build-all $(CORE_TESTS)
 	prove $(CORE_TESTS)
+	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=10000000
 	$(MAKE) --no-print-directory check-valgrind
 
@@ -169,4 +191,4 @@ install: lib
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/wsevent.pc
 
 clean:
-	rm -rf $(B) python/wsevent/*.so *.egg-info
+	rm -rf $(B) python/wsevent/*.so python/*.egg-info *.egg-info

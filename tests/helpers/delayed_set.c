@@ -1,0 +1,56 @@
+/*
+ * delayed_set.c: a test-only stand-in for a provider.  It receives the
+ * upcall table from the host (the Python capsule or the Lua module), and
+ * sets an event from a C thread of its own after a delay, like a provider
+ * completing an operation.  Loaded with ctypes from Python.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "wsevent_provider.h"
+
+struct job {
+  const struct wsevent_upcalls *up;
+  wsevent_t event;
+  unsigned delay_ms;
+  unsigned count;
+  int *result;
+};
+
+static void *worker(void *p) {
+  struct job *j = p;
+  for (unsigned i = 0; i < j->count; i++) {
+    usleep(j->delay_ms * 1000u);
+    int r = j->up->xSet(j->event);
+    if (j->result)
+      *j->result = r;
+  }
+  free(j);
+  return NULL;
+}
+
+/* Set `event` `count` times, `delay_ms` apart, from a new C thread.
+ * If result is not NULL the last upcall's code is stored there. */
+int delayed_set(const struct wsevent_upcalls *up, uint64_t event,
+                unsigned delay_ms, unsigned count, int *result) {
+  if (up == NULL || up->iVersion < 1)
+    return -1;
+  struct job *j = malloc(sizeof *j);
+  if (j == NULL)
+    return -1;
+  *j = (struct job){up, event, delay_ms, count, result};
+  pthread_t t;
+  if (pthread_create(&t, NULL, worker, j) != 0) {
+    free(j);
+    return -1;
+  }
+  pthread_detach(t);
+  return 0;
+}
+
+/* Call an upcall synchronously from C (for handle checks). */
+int upcall_set(const struct wsevent_upcalls *up, uint64_t event) {
+  return up->xSet(event);
+}

@@ -1,0 +1,77 @@
+"""Every wrong input gets a clear error and leaves everything usable."""
+import math
+
+import pytest
+
+import wsevent
+
+
+def closed_event():
+    ev = wsevent.Event()
+    ev.close()
+    return ev
+
+
+E = wsevent.Event
+CASES = [
+    # (description, callable, exception, message fragment)
+    ("positional args to Event", lambda: E(True), TypeError, "positional"),
+    ("unknown keyword to Event", lambda: E(auto=True), TypeError, "auto"),
+    ("wait() with a string timeout", lambda: E().wait("1"), TypeError, "timeout must be a number"),
+    ("wait() with a list timeout", lambda: E().wait([1]), TypeError, "timeout must be a number"),
+    ("wait() with NaN", lambda: E().wait(math.nan), ValueError, "NaN"),
+    ("wait() with a negative timeout", lambda: E().wait(-1), ValueError, "non-negative"),
+    ("wait() with -0.001", lambda: E().wait(-0.001), ValueError, "non-negative"),
+    ("wait() with infinity", lambda: E().wait(math.inf), OverflowError, "too large"),
+    ("wait() with a huge int", lambda: E().wait(10**400), OverflowError, "too large"),
+    ("wait() past TIMEOUT_MAX", lambda: E().wait(wsevent.TIMEOUT_MAX * 2), OverflowError, "too large"),
+    ("wait() with two arguments", lambda: E().wait(1, 2), TypeError, "at most 1"),
+    ("wait() with a wrong keyword", lambda: E().wait(timout=1), TypeError, "timeout"),
+    ("set() on a closed event", lambda: closed_event().set(), ValueError, "closed"),
+    ("clear() on a closed event", lambda: closed_event().clear(), ValueError, "closed"),
+    ("is_set() on a closed event", lambda: closed_event().is_set(), ValueError, "closed"),
+    ("wait() on a closed event", lambda: closed_event().wait(0), ValueError, "closed"),
+    ("fileno() on a closed event", lambda: closed_event().fileno(), ValueError, "closed"),
+    ("handle of a closed event", lambda: closed_event().handle, ValueError, "closed"),
+    ("with on a closed event", lambda: closed_event().__enter__(), ValueError, "closed"),
+    ("wait_any on an empty list", lambda: wsevent.wait_any([]), ValueError, "at least one"),
+    ("wait_all on an empty tuple", lambda: wsevent.wait_all(()), ValueError, "at least one"),
+    ("wait_any on a non-iterable", lambda: wsevent.wait_any(5), TypeError, "iterable"),
+    ("wait_any on None", lambda: wsevent.wait_any(None), TypeError, "iterable"),
+    ("wait_any on a mixed list", lambda: wsevent.wait_any([E(), 3]), TypeError, "at index 1"),
+    ("wait_all with a threading.Event", lambda: wsevent.wait_all([__import__("threading").Event()]), TypeError, "at index 0"),
+    ("wait_any with a closed event", lambda: wsevent.wait_any([E(), closed_event()]), ValueError, "index 1 is closed"),
+    ("wait_all with duplicates", lambda: (lambda e: wsevent.wait_all([e, E(), e], 0))(E()), ValueError, "twice"),
+    ("wait_any with a bad timeout", lambda: wsevent.wait_any([E()], "x"), TypeError, "timeout"),
+    ("wait_all with NaN", lambda: wsevent.wait_all([E()], math.nan), ValueError, "NaN"),
+    ("wait_for_multiple over 64", lambda: wsevent.wait_for_multiple([E() for _ in range(65)], timeout=0), ValueError, "at most 64"),
+    ("queue_completion with a non-callable", lambda: wsevent.queue_completion(wsevent.thread_id(), 42), TypeError, "callable"),
+    ("queue_completion to a forged id", lambda: wsevent.queue_completion(12345, print), wsevent.Error, "invalid handle"),
+    ("queue_completion with a negative id", lambda: wsevent.queue_completion(-1, print), OverflowError, ""),
+    ("sleep(None) not alertable", lambda: wsevent.sleep(None), ValueError, "never return"),
+    ("sleep with a negative time", lambda: wsevent.sleep(-5), ValueError, "non-negative"),
+]
+
+
+@pytest.mark.parametrize("what,call,exc,fragment", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gives_a_clear_error_and_leaves_things_usable(what, call, exc, fragment):
+    with pytest.raises(exc) as info:
+        call()
+    assert fragment.lower() in str(info.value).lower()
+    # Everything still works afterwards.
+    ev = wsevent.Event(manual_reset=False)
+    ev.set()
+    assert wsevent.wait_any([wsevent.Event(), ev], 0) == 1
+    assert wsevent.sleep(0, alertable=True) is False
+
+
+def test_there_are_at_least_twenty_distinct_bad_inputs():
+    assert len({c[0] for c in CASES}) >= 20
+
+
+def test_error_is_an_oserror_keeping_the_core_code():
+    assert issubclass(wsevent.Error, OSError)
+    with pytest.raises(OSError) as info:
+        wsevent.queue_completion(12345, print)
+    assert info.value.errno == wsevent.WSEVENT_EINVAL_HANDLE
+    assert info.value.strerror == wsevent.strerror(wsevent.WSEVENT_EINVAL_HANDLE)
