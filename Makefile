@@ -125,13 +125,38 @@ $(HELPER_SO): tests/helpers/delayed_set.c $(CORE_HDR)
 test-python: $(PY_EXT_STAMP) $(HELPER_SO)
 	PYTHONPATH=python $(PYTHON) -m pytest -q tests/python
 
-build-all: lib $(PY_EXT_STAMP) $(HELPER_SO)
+# ---- Lua ------------------------------------------------------------------
+# The module links no -llua5.4: the interpreter provides the symbols.  It
+# lives in build/lua, away from any directory on Python's path.
+
+LUA_SO = $(B)/lua/wsevent.so
+LUA_HELPER_SO = $(B)/lua-test/testhelper.so
+
+$(LUA_SO): lua/wsevent.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
+	  -fvisibility=hidden lua/wsevent.c $(CORE_SRC) -o $@ -lpthread
+
+$(LUA_HELPER_SO): tests/helpers/lua_testhelper.c tests/helpers/delayed_set.c $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
+	  -fvisibility=hidden $(filter %.c,$^) -o $@ -lpthread
+
+LUA_CMOD_DIR ?= $(PREFIX)/lib/x86_64-linux-gnu/lua/5.4
+
+LUA_PATHS = LUA_CPATH='$(B)/lua/?.so;$(B)/lua-test/?.so;;' LUA_PATH='tests/lua/?.lua;;'
+
+test-lua: $(LUA_SO) $(LUA_HELPER_SO)
+	$(LUA_PATHS) $(LUA) $(BUSTED) --lua=$(LUA) --pattern=^test_ -o utfTerminal tests/lua
+
+build-all: lib $(PY_EXT_STAMP) $(HELPER_SO) $(LUA_SO) $(LUA_HELPER_SO)
 
 # CI sizes: the stress test at STRESS_OPS plain, and smaller under the
 # sanitizers (each a few seconds); make check runs them larger.
 test-all: build-all $(CORE_TESTS)
 	prove $(CORE_TESTS)
 	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-lua
 	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=300000
 
 demo-all: $(B)/demo
@@ -174,12 +199,13 @@ comma = ,
 check-all: build-all $(CORE_TESTS)
 	prove $(CORE_TESTS)
 	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-lua
 	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=10000000
 	$(MAKE) --no-print-directory check-valgrind
 
 # ---- install -------------------------------------------------------------
 
-install: lib
+install: lib $(LUA_SO)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
@@ -189,6 +215,9 @@ install: lib
 	  $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' core/wsevent.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/wsevent.pc
+	if [ -f $(LUA_SO) ]; then \
+	  install -d $(DESTDIR)$(LUA_CMOD_DIR) && \
+	  install -m 755 $(LUA_SO) $(DESTDIR)$(LUA_CMOD_DIR)/wsevent.so; fi
 
 clean:
 	rm -rf $(B) python/wsevent/*.so python/*.egg-info *.egg-info

@@ -17,13 +17,14 @@ struct job {
   unsigned delay_ms;
   unsigned count;
   int *result;
+  int close; /* close instead of set */
 };
 
 static void *worker(void *p) {
   struct job *j = p;
   for (unsigned i = 0; i < j->count; i++) {
     usleep(j->delay_ms * 1000u);
-    int r = j->up->xSet(j->event);
+    int r = j->close ? j->up->xClose(j->event) : j->up->xSet(j->event);
     if (j->result)
       *j->result = r;
   }
@@ -40,7 +41,23 @@ int delayed_set(const struct wsevent_upcalls *up, uint64_t event,
   struct job *j = malloc(sizeof *j);
   if (j == NULL)
     return -1;
-  *j = (struct job){up, event, delay_ms, count, result};
+  *j = (struct job){up, event, delay_ms, count, result, 0};
+  pthread_t t;
+  if (pthread_create(&t, NULL, worker, j) != 0) {
+    free(j);
+    return -1;
+  }
+  pthread_detach(t);
+  return 0;
+}
+
+/* Close `event` from a new C thread after `delay_ms`. */
+int delayed_close(const struct wsevent_upcalls *up, uint64_t event,
+                  unsigned delay_ms) {
+  struct job *j = malloc(sizeof *j);
+  if (j == NULL)
+    return -1;
+  *j = (struct job){up, event, delay_ms, 1, NULL, 1};
   pthread_t t;
   if (pthread_create(&t, NULL, worker, j) != 0) {
     free(j);
@@ -53,4 +70,40 @@ int delayed_set(const struct wsevent_upcalls *up, uint64_t event,
 /* Call an upcall synchronously from C (for handle checks). */
 int upcall_set(const struct wsevent_upcalls *up, uint64_t event) {
   return up->xSet(event);
+}
+
+int upcall_close(const struct wsevent_upcalls *up, uint64_t event) {
+  return up->xClose(event);
+}
+
+struct queue_job {
+  const struct wsevent_upcalls *up;
+  wsevent_thread_t thread;
+  wsevent_completion_fn fn;
+  void *context;
+  unsigned delay_ms;
+};
+
+static void *queue_worker(void *p) {
+  struct queue_job *j = p;
+  usleep(j->delay_ms * 1000u);
+  j->up->xQueueCompletion(j->thread, j->fn, j->context);
+  free(j);
+  return NULL;
+}
+
+/* Queue fn(context) to `thread` from a new C thread after `delay_ms`. */
+int queue_later(const struct wsevent_upcalls *up, wsevent_thread_t thread,
+                wsevent_completion_fn fn, void *context, unsigned delay_ms) {
+  struct queue_job *j = malloc(sizeof *j);
+  if (j == NULL)
+    return -1;
+  *j = (struct queue_job){up, thread, fn, context, delay_ms};
+  pthread_t t;
+  if (pthread_create(&t, NULL, queue_worker, j) != 0) {
+    free(j);
+    return -1;
+  }
+  pthread_detach(t);
+  return 0;
 }
