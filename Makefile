@@ -162,8 +162,17 @@ test-all: build-all $(CORE_TESTS)
 demo-all: $(B)/demo
 	$(B)/demo
 
-bench-all: $(B)/bench_core
+$(B)/lua-bench/benchhelper.so: bench/lua_benchhelper.c $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
+	  -fvisibility=hidden $< -o $@ -lpthread
+
+bench-all: $(B)/bench_core $(PY_EXT_STAMP) $(LUA_SO) $(B)/lua-bench/benchhelper.so
 	$(B)/bench_core
+	@echo
+	PYTHONPATH=python $(PYTHON) bench/bench_python.py
+	@echo
+	LUA_CPATH='$(B)/lua/?.so;$(B)/lua-bench/?.so;;' $(LUA) bench/bench_lua.lua
 
 # ---- sanitizers and valgrind (make check) --------------------------------
 
