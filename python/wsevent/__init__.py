@@ -19,6 +19,8 @@ from ._wsevent import (  # noqa: F401
     WAIT_IO_COMPLETION,
     WAIT_TIMEOUT,
     _C_API,
+    _completion_routine,
+    completion,
     queue_completion,
     sleep,
     strerror,
@@ -35,7 +37,7 @@ _codes = {k: v for k, v in vars(_wsevent).items() if k.startswith("WSEVENT_")}
 globals().update(_codes)
 
 __all__ = sorted(_codes) + [
-    "Error", "Event", "MAXIMUM_WAIT_EVENTS", "TIMEOUT_MAX", "WAIT_EVENT_0",
+    "completion", "Error", "Event", "MAXIMUM_WAIT_EVENTS", "TIMEOUT_MAX", "WAIT_EVENT_0",
     "WAIT_IO_COMPLETION", "WAIT_TIMEOUT", "queue_completion", "sleep",
     "strerror", "thread_id", "wait_all", "wait_any", "wait_any_async",
     "wait_async", "wait_for_multiple",

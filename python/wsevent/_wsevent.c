@@ -736,6 +736,19 @@ static PyObject *mod_queue_completion(PyObject *module, PyObject *args) {
   Py_RETURN_NONE;
 }
 
+/* completion(callable): a context that a C provider queues with the routine
+ * _completion_routine (xQueueCompletion); the routine calls callable() in
+ * the target thread and drops the reference.  Queue it exactly once. */
+static PyObject *mod_completion(PyObject *module, PyObject *callable) {
+  if (!PyCallable_Check(callable)) {
+    PyErr_Format(PyExc_TypeError, "completion() needs a callable, not %.100s",
+                 Py_TYPE(callable)->tp_name);
+    return NULL;
+  }
+  Py_INCREF(callable);
+  return PyLong_FromVoidPtr(callable);
+}
+
 static PyObject *mod_strerror(PyObject *module, PyObject *arg) {
   long code = PyLong_AsLong(arg);
   if (code == -1 && PyErr_Occurred())
@@ -770,6 +783,10 @@ static PyMethodDef module_methods[] = {
     {"queue_completion", mod_queue_completion, METH_VARARGS,
      "queue_completion(thread_id, callable)\n--\n\nQueueUserAPC: run "
      "callable() in that thread during its next alertable wait."},
+    {"completion", mod_completion, METH_O,
+     "completion(callable)\n--\n\nA context (an address) for C providers: "
+     "queued once with _completion_routine, it runs callable() in the "
+     "target thread's next alertable wait."},
     {"strerror", mod_strerror, METH_O,
      "strerror(code)\n--\n\nThe sentence for a core error code."},
     {NULL, NULL, 0, NULL},
@@ -808,6 +825,9 @@ static int module_exec(PyObject *m) {
   WSEVENT_ERRNO_MAP(XX)
 #undef XX
   if (PyModule_AddObject(m, "TIMEOUT_MAX", PyFloat_FromDouble(TIMEOUT_MAX)) < 0)
+    return -1;
+  if (PyModule_AddObject(m, "_completion_routine",
+                         PyLong_FromVoidPtr((void *)(uintptr_t)run_python_routine)) < 0)
     return -1;
   return 0;
 }

@@ -27,12 +27,19 @@ def c_provider(upcalls):
     lib.delayed_set.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint,
                                 ctypes.c_uint, ctypes.POINTER(ctypes.c_int)]
     lib.upcall_set.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+    lib.queue_later.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p,
+                                ctypes.c_void_p, ctypes.c_uint]
 
     class Provider:
         def set_later(self, event_or_handle, delay_ms=20, count=1, result=None):
             handle = getattr(event_or_handle, "handle", event_or_handle)
             ptr = ctypes.byref(result) if result is not None else None
             assert lib.delayed_set(upcalls, handle, delay_ms, count, ptr) == 0
+
+        def queue_later(self, thread_id, callable, delay_ms=20):
+            ctx = wsevent.completion(callable)
+            assert lib.queue_later(upcalls, thread_id, wsevent._completion_routine,
+                                   ctx, delay_ms) == 0
 
         def set_now(self, handle):
             return lib.upcall_set(upcalls, handle)

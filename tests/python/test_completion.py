@@ -57,3 +57,17 @@ def test_thread_id_of_an_exited_thread_is_refused():
             break
         assert time.monotonic() < deadline, "the id outlived its thread"
         time.sleep(0.01)
+
+
+def test_c_provider_queues_a_python_callable_from_its_own_thread(c_provider):
+    ran_in = []
+    c_provider.queue_later(wsevent.thread_id(),
+                           lambda: ran_in.append(threading.get_ident()), delay_ms=30)
+    r = wsevent.wait_for_multiple([wsevent.Event()], alertable=True, timeout=10)
+    assert r == wsevent.WAIT_IO_COMPLETION
+    assert ran_in == [threading.get_ident()]
+
+
+def test_completion_needs_a_callable():
+    with pytest.raises(TypeError, match="callable"):
+        wsevent.completion(3)
