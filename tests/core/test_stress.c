@@ -114,8 +114,9 @@ static void *ring_member(void *p) {
       noise_ops(m, 0);
     }
   }
-  /* Keep the token moving for whoever has not seen the end yet. */
-  wsevent_set(next);
+  /* No parting set: it would inject a second token while a ring-mate
+   * still holds the first.  Every wait has a timeout, so the others see
+   * the end on their own. */
   return NULL;
 }
 
