@@ -41,7 +41,7 @@ LIB_SO = $(B)/libwsevent.so
 CORE_TESTS = $(patsubst tests/core/%.c,$(B)/tests/%,$(wildcard tests/core/test_*.c))
 STRESS_OPS ?= 2000000
 
-.PHONY: all lib deps demo test check bench install clean \
+.PHONY: all lib deps demo test check bench install clean providers \
   build-all test-all check-all bench-all demo-all \
   test-core test-stress check-tsan check-asan check-valgrind
 
@@ -122,8 +122,8 @@ $(HELPER_SO): tests/helpers/delayed_set.c $(CORE_HDR)
 
 # pytest exits 5 when it collects nothing: that must fail, and it does
 # (any non-zero status fails make).
-test-python: $(PY_EXT_STAMP) $(HELPER_SO)
-	PYTHONPATH=python $(PYTHON) -m pytest -q tests/python
+test-python: $(PY_EXT_STAMP) $(HELPER_SO) $(PROVIDER_PY)
+	PYTHONPATH=python:$(B)/swig/py $(PYTHON) -m pytest -q tests/python
 
 # ---- Lua ------------------------------------------------------------------
 # The module links no -llua5.4: the interpreter provides the symbols.  It
@@ -144,12 +144,39 @@ $(LUA_HELPER_SO): tests/helpers/lua_testhelper.c tests/helpers/delayed_set.c $(C
 
 LUA_CMOD_DIR ?= $(PREFIX)/lib/x86_64-linux-gnu/lua/5.4
 
-LUA_PATHS = LUA_CPATH='$(B)/lua/?.so;$(B)/lua-test/?.so;;' LUA_PATH='tests/lua/?.lua;;'
+LUA_PATHS = LUA_CPATH='$(B)/lua/?.so;$(B)/lua-test/?.so;$(B)/swig/lua/?.so;;' \
+  LUA_PATH='tests/lua/?.lua;;'
 
-test-lua: $(LUA_SO) $(LUA_HELPER_SO)
+test-lua: $(LUA_SO) $(LUA_HELPER_SO) $(PROVIDER_LUA)
 	$(LUA_PATHS) $(LUA) $(BUSTED) --lua=$(LUA) --pattern=^test_ -o utfTerminal tests/lua
 
-build-all: lib $(PY_EXT_STAMP) $(HELPER_SO) $(LUA_SO) $(LUA_HELPER_SO)
+# ---- the sample provider, wrapped by SWIG for both languages ---------------
+
+SWIG ?= swig
+SWIG_DEPS = bindings/wsevent.i bindings/sample/device.i bindings/sample/device.h $(CORE_HDR)
+PROVIDER_PY = $(B)/swig/py/_device.so
+PROVIDER_LUA = $(B)/swig/lua/device.so
+PY_INCLUDE = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+PROVIDER_CFLAGS = $(CPPFLAGS_CORE) -Ibindings/sample $(CFLAGS) -fPIC -shared \
+  -fvisibility=hidden -Wno-unused-parameter
+
+$(B)/swig/device_wrap_py.c: $(SWIG_DEPS)
+	@mkdir -p $(B)/swig/py
+	$(SWIG) -python -threads -Ibindings -Icore/include -outdir $(B)/swig/py -o $@ bindings/sample/device.i
+
+$(B)/swig/device_wrap_lua.c: $(SWIG_DEPS)
+	@mkdir -p $(B)/swig/lua
+	$(SWIG) -lua -Ibindings -Icore/include -o $@ bindings/sample/device.i
+
+$(PROVIDER_PY): $(B)/swig/device_wrap_py.c bindings/sample/device.c
+	$(CC) $(PROVIDER_CFLAGS) -I$(PY_INCLUDE) $^ -o $@ -lpthread
+
+$(PROVIDER_LUA): $(B)/swig/device_wrap_lua.c bindings/sample/device.c
+	$(CC) $(PROVIDER_CFLAGS) $(LUA_CFLAGS) $^ -o $@ -lpthread
+
+providers: $(PROVIDER_PY) $(PROVIDER_LUA)
+
+build-all: lib $(PY_EXT_STAMP) $(HELPER_SO) $(LUA_SO) $(LUA_HELPER_SO) providers
 
 # CI sizes: the stress test at STRESS_OPS plain, and smaller under the
 # sanitizers (each a few seconds); make check runs them larger.
@@ -159,8 +186,12 @@ test-all: build-all $(CORE_TESTS)
 	$(MAKE) --no-print-directory test-lua
 	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=300000
 
-demo-all: $(B)/demo
-	$(B)/demo
+demo-all: $(B)/demo build-all
+	@$(B)/demo
+	@echo
+	@PYTHONPATH=python:$(B)/swig/py $(PYTHON) demo/demo.py
+	@echo
+	@LUA_CPATH='$(B)/lua/?.so;$(B)/swig/lua/?.so;;' $(LUA) demo/demo.lua
 
 $(B)/lua-bench/benchhelper.so: bench/lua_benchhelper.c $(CORE_HDR)
 	@mkdir -p $(@D)

@@ -247,6 +247,21 @@ static int l_event(lua_State *L) {
   return 1;
 }
 
+/* _from_handle(h): an event that owns a handle a provider created. */
+static int l_from_handle(lua_State *L) {
+  wsevent_t h = (wsevent_t)luaL_checkinteger(L, 1);
+  unsigned flags;
+  int r = wsevent_get_flags(h, &flags);
+  if (r != WSEVENT_OK)
+    return fail(L, r);
+  Event *ev = lua_newuserdatauv(L, sizeof *ev, 0);
+  ev->handle = h;
+  ev->manual_reset = !(flags & WSEVENT_AUTO_RESET);
+  ev->closed = 0;
+  luaL_setmetatable(L, EVENT_MT);
+  return 1;
+}
+
 static int l_set(lua_State *L) {
   int r = wsevent_set(check_event(L, 1)->handle);
   if (r != WSEVENT_OK)
@@ -526,6 +541,7 @@ static const luaL_Reg functions[] = {
     {"thread_id", l_thread_id},
     {"queue_completion", l_queue_completion},
     {"completion", l_completion},
+    {"_from_handle", l_from_handle},
     {"strerror", l_strerror},
     {NULL, NULL},
 };

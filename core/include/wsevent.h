@@ -188,6 +188,12 @@ WSEVENT_EXTERN int wsevent_wait_multiple(const wsevent_t *events, size_t count,
 WSEVENT_EXTERN int wsevent_sleep(uint32_t timeout_ms, unsigned flags);
 
 /*
+ * wsevent_get_flags: the creation flags of a live event in *flags
+ * (WSEVENT_AUTO_RESET or 0; WSEVENT_INITIAL_SET is never reported).
+ */
+WSEVENT_EXTERN int wsevent_get_flags(wsevent_t event, unsigned *flags);
+
+/*
  * wsevent_fd: a file descriptor that is readable while the event is
  * signaled, for select/poll/epoll users.  Created on the first request,
  * owned by the event (never close it yourself), closed by wsevent_close().

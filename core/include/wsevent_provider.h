@@ -48,6 +48,7 @@ struct wsevent_upcalls {
   void *(*xThreadData)(void);
   const char *(*xStrerror)(int code);
   const char *(*xErrName)(int code);
+  int (*xGetFlags)(wsevent_t event, unsigned *flags);
 };
 
 /* This process's table (for programs that link libwsevent). */

@@ -193,6 +193,18 @@ int wsevent_is_set(wsevent_t h) {
   return (s & WSE_SIGNALED) ? 1 : 0;
 }
 
+int wsevent_get_flags(wsevent_t h, unsigned *flags) {
+  struct wse_event *ev;
+  uint64_t s;
+
+  if (flags == NULL)
+    return WSEVENT_EINVAL;
+  if (!load_state(h, &ev, &s))
+    return WSEVENT_EINVAL_HANDLE;
+  *flags = (s & WSE_MANUAL) ? 0 : WSEVENT_AUTO_RESET;
+  return WSEVENT_OK;
+}
+
 void wse_sync_fd(struct wse_event *ev) {
   if (ev->fd < 0)
     return;

@@ -16,6 +16,7 @@ static const struct wsevent_upcalls table = {
     .xThreadData = wsevent_thread_data,
     .xStrerror = wsevent_strerror,
     .xErrName = wsevent_err_name,
+    .xGetFlags = wsevent_get_flags,
 };
 
 const struct wsevent_upcalls *wsevent_upcalls(void) { return &table; }

@@ -338,6 +338,33 @@ static PyObject *Event_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   return (PyObject *)self;
 }
 
+/* Event._from_handle(handle): an Event that takes ownership of a handle a
+ * provider created (closing it when closed or collected). */
+static PyObject *Event_from_handle(PyTypeObject *type, PyObject *arg) {
+  module_state *st = state_of_type(type);
+  if (st == NULL)
+    return NULL;
+  if (!PyLong_Check(arg)) {
+    PyErr_Format(PyExc_TypeError, "handle must be an int, not %.100s",
+                 Py_TYPE(arg)->tp_name);
+    return NULL;
+  }
+  unsigned long long h = PyLong_AsUnsignedLongLong(arg);
+  if (h == (unsigned long long)-1 && PyErr_Occurred())
+    return NULL;
+  unsigned flags;
+  int r = wsevent_get_flags(h, &flags);
+  if (r != WSEVENT_OK)
+    return raise_code(st, r);
+  EventObject *self = (EventObject *)type->tp_alloc(type, 0);
+  if (self == NULL)
+    return NULL;
+  self->handle = h;
+  self->manual_reset = !(flags & WSEVENT_AUTO_RESET);
+  self->closed = 0;
+  return (PyObject *)self;
+}
+
 /* Run the close callbacks (asyncio waiters), then close the handle. */
 static int event_close_impl(EventObject *self) {
   if (self->closed)
@@ -538,6 +565,9 @@ static PyMethodDef Event_methods[] = {
      "signaled, owned by the event (do not close it)."},
     {"__enter__", (PyCFunction)Event_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)Event_exit, METH_VARARGS, NULL},
+    {"_from_handle", (PyCFunction)Event_from_handle, METH_O | METH_CLASS,
+     "_from_handle(handle)\n--\n\nWrap a handle a provider created; the "
+     "Event owns it from now on."},
     {"_add_close_callback", (PyCFunction)Event_add_close_callback, METH_O,
      "Call cb(event) just before the event is closed (asyncio helpers)."},
     {"_remove_close_callback", (PyCFunction)Event_remove_close_callback,

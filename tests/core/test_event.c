@@ -352,3 +352,18 @@ TEST(test_forked_child_can_use_events_and_gets_a_new_fd) {
   ASSERT_EQ(readable(fd), 1);
   wsevent_close(ev);
 }
+
+TEST(test_get_flags_reports_the_reset_mode) {
+  wsevent_t m, a;
+  unsigned flags = 99;
+  ASSERT_EQ(wsevent_create(&m, WSEVENT_INITIAL_SET), WSEVENT_OK);
+  ASSERT_EQ(wsevent_create(&a, WSEVENT_AUTO_RESET), WSEVENT_OK);
+  ASSERT_EQ(wsevent_get_flags(m, &flags), WSEVENT_OK);
+  ASSERT_EQ(flags, 0);
+  ASSERT_EQ(wsevent_get_flags(a, &flags), WSEVENT_OK);
+  ASSERT_EQ(flags, WSEVENT_AUTO_RESET);
+  ASSERT_EQ(wsevent_get_flags(a, NULL), WSEVENT_EINVAL);
+  wsevent_close(a);
+  ASSERT_EQ(wsevent_get_flags(a, &flags), WSEVENT_EINVAL_HANDLE);
+  wsevent_close(m);
+}

@@ -1,0 +1,49 @@
+-- The seed's model from Lua: a SWIG-wrapped C provider signals our events.
+local wsevent = require "wsevent"
+local device = require "device"   -- the sample provider, wrapped by SWIG
+local socket = require "socket"
+
+local start = socket.gettime()
+local function say(who, text)
+  print(string.format("[%6.1f ms] %s: %s", (socket.gettime() - start) * 1000, who, text))
+end
+
+print("wsevent demo (Lua): the C provider 'device' completes operations\n")
+
+local names = {"read", "write", "connect"}
+local events = {}
+for i, delay in ipairs{30, 10, 50} do
+  events[i] = wsevent.event()
+  device.device_start(events[i], delay, nil)
+  say("script", string.format("started '%s' (%d ms), handle 0x%x", names[i], delay, events[i]:handle()))
+end
+for _ = 1, 3 do
+  local i = wsevent.wait_any(events)
+  say("script", string.format("wait_any -> %d ('%s'); resetting it", i, names[i]))
+  events[i]:reset()
+  events[i] = wsevent.event()
+end
+
+local autos = {}
+for i, delay in ipairs{20, 5, 40} do
+  autos[i] = wsevent.event{manual_reset = false}
+  device.device_start(autos[i], delay, nil)
+end
+say("script", "wait_all on three auto-reset events")
+assert(wsevent.wait_all(autos))
+say("script", string.format("wait_all done; consumed together: %s %s %s",
+  autos[1]:is_set(), autos[2]:is_set(), autos[3]:is_set()))
+
+local ev <close> = wsevent.event()
+device.device_start(ev, 20, function() say("script", "completion routine runs in the script's thread") end)
+say("script", "started 'recv' with a completion routine; alertable sleep")
+wsevent.sleep(5, true)
+
+local late = wsevent.event()
+local op = device.device_start(late, 0, nil)
+late:close()
+device.device_complete(op)
+socket.sleep(0.02)
+say("device", string.format("set on an event the script had closed -> %d (WSEVENT_EINVAL_HANDLE = %d)",
+  device.device_result(op), wsevent.WSEVENT_EINVAL_HANDLE))
+print("\ndemo finished")

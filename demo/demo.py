@@ -1,0 +1,49 @@
+"""The seed's model from Python: a SWIG-wrapped C provider signals our events."""
+import threading
+import time
+
+import device  # the sample provider (bindings/sample), wrapped by SWIG
+import wsevent
+
+start = time.monotonic()
+
+
+def say(who, text):
+    print(f"[{(time.monotonic() - start) * 1000:6.1f} ms] {who}: {text}", flush=True)
+
+
+print("wsevent demo (Python): the C provider 'device' completes operations\n")
+
+names = ["read", "write", "connect"]
+events = [wsevent.Event() for _ in names]           # manual-reset, as WSACreateEvent
+for name, ev, delay in zip(names, events, (30, 10, 50)):
+    device.device_start(ev, delay, None)
+    say("script", f"started '{name}' ({delay} ms) with event handle {ev.handle:#x}")
+for _ in names:
+    i = wsevent.wait_any(events)
+    say("script", f"wait_any -> {i} ('{names[i]}'); resetting it")
+    events[i].reset()
+    events[i] = wsevent.Event()                      # out of the way
+
+autos = [wsevent.Event(manual_reset=False) for _ in range(3)]
+for ev, delay in zip(autos, (20, 5, 40)):
+    device.device_start(ev, delay, None)
+say("script", "wait_all on three auto-reset events")
+wsevent.wait_all(autos)
+say("script", f"wait_all done; consumed together: {[e.is_set() for e in autos]}")
+
+ev = wsevent.Event()
+device.device_start(ev, 20, lambda: say("script", f"completion routine runs in thread "
+                                                  f"{threading.current_thread().name}"))
+say("script", "started 'recv' with a completion routine; alertable sleep")
+wsevent.sleep(5, alertable=True)
+
+ev.close()
+late = wsevent.Event()
+op = device.device_start(late, 0, None)
+late.close()
+device.device_complete(op)
+time.sleep(0.02)
+say("device", f"set on an event the script had closed -> {device.device_result(op)} "
+              f"(WSEVENT_EINVAL_HANDLE = {wsevent.WSEVENT_EINVAL_HANDLE})")
+print("\ndemo finished")

@@ -1,0 +1,110 @@
+-- The sample provider, wrapped by SWIG, driven from Lua.
+local wsevent = require "wsevent"
+local device = require "device"   -- build/swig/lua, built by `make`
+local socket = require "socket"
+
+local function wait_result(op)
+  local deadline = socket.gettime() + 10
+  while device.device_result(op) == 1 do
+    assert(socket.gettime() < deadline, "operation never completed")
+    socket.sleep(0.005)
+  end
+  return device.device_result(op)
+end
+
+describe("the sample provider", function()
+  it("signals from its own thread while we wait on any", function()
+    local evs = {wsevent.event{manual_reset = false}, wsevent.event{manual_reset = false}}
+    device.device_start(evs[2], 30, nil)
+    assert.equals(2, wsevent.wait_any(evs, 10))
+  end)
+
+  it("signals while we wait on all", function()
+    local evs = {}
+    for i = 1, 3 do
+      evs[i] = wsevent.event{manual_reset = false}
+      device.device_start(evs[i], 10 * i, nil)
+    end
+    assert.is_true(wsevent.wait_all(evs, 10))
+  end)
+
+  it("returns integers, never floats", function()
+    local op = device.device_start(wsevent.event(), 0, nil)
+    assert.equals("integer", math.type(op))
+    assert.equals("integer", math.type(device.device_completed()))
+    device.device_complete(op)
+  end)
+
+  it("runs completions in this thread, only in alertable waits", function()
+    local ev = wsevent.event()
+    local ran = 0
+    local op = device.device_start(ev, 0, function() ran = ran + 1 end)
+    device.device_complete(op)
+    assert.is_true(ev:wait(10))
+    wait_result(op)
+    assert.equals(0, ran)
+    assert.is_true(wsevent.sleep(10, true))
+    assert.equals(1, ran)
+  end)
+
+  it("hands back provider-created events as owning event objects", function()
+    local ev = device.device_open_event(1)
+    assert.equals("wsevent.Event", getmetatable(ev).__name)
+    assert.is_false(ev:manual_reset())
+    local op = device.device_start(ev, 0, nil)
+    device.device_complete(op)
+    assert.is_true(ev:wait(10))
+  end)
+
+  it("gives the provider an invalid handle when the event was closed", function()
+    local ev = wsevent.event()
+    local op = device.device_start(ev, 0, nil)
+    ev:close()
+    device.device_complete(op)
+    assert.equals(wsevent.WSEVENT_EINVAL_HANDLE, wait_result(op))
+  end)
+
+  it("gives the provider an invalid handle when the event was collected", function()
+    local op = device.device_start(wsevent.event(), 0, nil)
+    collectgarbage(); collectgarbage()
+    device.device_complete(op)
+    assert.equals(wsevent.WSEVENT_EINVAL_HANDLE, wait_result(op))
+  end)
+
+  it("rejects bad arguments", function()
+    assert.has_error(function() device.device_start("x", 1, nil) end)
+    assert.has_error(function() device.device_start(wsevent.event(), 1.5, nil) end)
+    assert.has_error(function() device.device_start(wsevent.event(), 1, 42) end)
+    local closed = wsevent.event(); closed:close()
+    assert.has_error(function() device.device_start(closed, 1, nil) end)
+  end)
+
+  it("completes thousands of operations, none lost, none twice", function()
+    local n = 1500
+    local evs, completions = {}, {}
+    math.randomseed(7)
+    for i = 1, n do
+      evs[i] = wsevent.event{manual_reset = false}
+      device.device_start(evs[i], math.random(1, 60), function() completions[#completions + 1] = i end)
+    end
+    local pending, seen = {}, {}
+    for i = 1, n do pending[i] = i end
+    while #pending > 0 do
+      local list = {}
+      for k, i in ipairs(pending) do list[k] = evs[i] end
+      local k = wsevent.wait_any(list, 20)
+      assert(k, "an operation never signalled")
+      seen[#seen + 1] = table.remove(pending, k)
+    end
+    table.sort(seen)
+    for i = 1, n do assert.equals(i, seen[i]) end
+    for i = 1, n do assert.is_false(evs[i]:is_set()) end
+    local deadline = socket.gettime() + 20
+    while #completions < n and socket.gettime() < deadline do
+      wsevent.sleep(0.05, true)
+    end
+    table.sort(completions)
+    assert.equals(n, #completions)
+    for i = 1, n do assert.equals(i, completions[i]) end
+  end)
+end)
