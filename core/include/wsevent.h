@@ -231,6 +231,82 @@ WSEVENT_EXTERN int wsevent_queue_completion(wsevent_thread_t thread,
 WSEVENT_EXTERN int wsevent_thread_set_data(void *data, void **previous);
 WSEVENT_EXTERN void *wsevent_thread_data(void);
 
+/* ---- Network events (WSAEventSelect) and waitable timers -------------- */
+
+/* Network event bits, with Winsock's values.  The last four exist on
+ * Windows only and are refused with WSEVENT_ENOTSUP. */
+#define WSEVENT_FD_READ_BIT 0
+#define WSEVENT_FD_WRITE_BIT 1
+#define WSEVENT_FD_OOB_BIT 2
+#define WSEVENT_FD_ACCEPT_BIT 3
+#define WSEVENT_FD_CONNECT_BIT 4
+#define WSEVENT_FD_CLOSE_BIT 5
+#define WSEVENT_FD_QOS_BIT 6
+#define WSEVENT_FD_GROUP_QOS_BIT 7
+#define WSEVENT_FD_ROUTING_INTERFACE_CHANGE_BIT 8
+#define WSEVENT_FD_ADDRESS_LIST_CHANGE_BIT 9
+#define WSEVENT_FD_MAX_EVENTS 10
+#define WSEVENT_FD_READ (1L << WSEVENT_FD_READ_BIT)
+#define WSEVENT_FD_WRITE (1L << WSEVENT_FD_WRITE_BIT)
+#define WSEVENT_FD_OOB (1L << WSEVENT_FD_OOB_BIT)
+#define WSEVENT_FD_ACCEPT (1L << WSEVENT_FD_ACCEPT_BIT)
+#define WSEVENT_FD_CONNECT (1L << WSEVENT_FD_CONNECT_BIT)
+#define WSEVENT_FD_CLOSE (1L << WSEVENT_FD_CLOSE_BIT)
+#define WSEVENT_FD_QOS (1L << WSEVENT_FD_QOS_BIT)
+#define WSEVENT_FD_GROUP_QOS (1L << WSEVENT_FD_GROUP_QOS_BIT)
+#define WSEVENT_FD_ROUTING_INTERFACE_CHANGE (1L << WSEVENT_FD_ROUTING_INTERFACE_CHANGE_BIT)
+#define WSEVENT_FD_ADDRESS_LIST_CHANGE (1L << WSEVENT_FD_ADDRESS_LIST_CHANGE_BIT)
+#define WSEVENT_FD_ALL_EVENTS ((1L << WSEVENT_FD_MAX_EVENTS) - 1)
+
+/* What WSAEnumNetworkEvents returns: the bits that occurred and, for each
+ * bit, an errno value (0 for success): FD_CONNECT carries the connect's
+ * error (ECONNREFUSED...), FD_CLOSE 0 for a graceful close and ECONNRESET
+ * (or another errno) for an abortive one. */
+struct wsevent_network_events {
+  long network_events;
+  int error_code[WSEVENT_FD_MAX_EVENTS];
+};
+
+/*
+ * wsevent_event_select: associate socket `fd` with `event` and a mask of
+ * WSEVENT_FD_* bits, as WSAEventSelect.  Replaces any previous association
+ * of the socket and clears its record; mask 0 cancels.  Makes the socket
+ * non-blocking.  Conditions that already hold are recorded at once.  The
+ * library's reactor thread (epoll) signals the event; see README.md for the
+ * re-enabling rules and where Linux forces a difference.
+ * Returns WSEVENT_OK, WSEVENT_ENOTSOCK, WSEVENT_ENOTSUP (a Windows-only
+ * bit), WSEVENT_EINVAL (other unknown bits, negative fd),
+ * WSEVENT_EINVAL_HANDLE, WSEVENT_ENFILE or WSEVENT_ENOMEM.
+ */
+WSEVENT_EXTERN int wsevent_event_select(int fd, wsevent_t event, long mask);
+
+/*
+ * wsevent_enum_network_events: copy the socket's record of network events
+ * into *out, clear it and, if event_to_reset is not 0, reset that event:
+ * one atomic step, as WSAEnumNetworkEvents.  Returns WSEVENT_OK,
+ * WSEVENT_ENOTSOCK (not a selected socket, or closed since), WSEVENT_EINVAL
+ * (out is NULL), WSEVENT_EINVAL_HANDLE (event_to_reset).
+ */
+WSEVENT_EXTERN int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
+                                               struct wsevent_network_events *out);
+
+/* A waitable timer id.  0 is never valid. */
+typedef uint64_t wsevent_timer_t;
+
+/*
+ * wsevent_timer_start: set `event` after due_ms milliseconds and then
+ * every period_ms milliseconds (0: once), as SetWaitableTimer on a timer
+ * that signals an event.  The timer stops by itself if the event is
+ * closed.  Returns WSEVENT_OK with *timer, or WSEVENT_EINVAL_HANDLE,
+ * WSEVENT_ENFILE, WSEVENT_ENOMEM.
+ */
+WSEVENT_EXTERN int wsevent_timer_start(wsevent_t event, uint32_t due_ms,
+                                       uint32_t period_ms, wsevent_timer_t *timer);
+
+/* wsevent_timer_cancel: stop a timer (CancelWaitableTimer); the event is
+ * left as it is.  WSEVENT_EINVAL_HANDLE for an unknown or finished timer. */
+WSEVENT_EXTERN int wsevent_timer_cancel(wsevent_timer_t timer);
+
 /* wsevent_err_name: "WSEVENT_EINVAL" etc.; wsevent_strerror: a sentence.
  * Both return a static string, also for unknown codes. */
 WSEVENT_EXTERN const char *wsevent_err_name(int code);

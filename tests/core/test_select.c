@@ -1,0 +1,424 @@
+/* test_select.c: event-select over real loopback sockets, and timers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "tap.h"
+#include "wsevent.h"
+
+/* ---- helpers ---- */
+
+static int listener(int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  ASSERT_EQ(listen(fd, 64), 0);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static int connect_to(int fd, int port) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  return connect(fd, (struct sockaddr *)&a, sizeof a);
+}
+
+/* A connected TCP pair: *client (connected), returns the accepted end. */
+static int tcp_pair(int *client) {
+  int port, l = listener(&port);
+  *client = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect_to(*client, port), 0);
+  int s = accept(l, NULL, NULL);
+  ASSERT_GE(s, 0);
+  close(l);
+  return s;
+}
+
+/* Wait for the event, enumerate, and return the bits (errors in *ne). */
+static long next_events(int fd, wsevent_t ev, struct wsevent_network_events *ne) {
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_enum_network_events(fd, ev, ne), WSEVENT_OK);
+  return ne->network_events;
+}
+
+static long poll_events(int fd, wsevent_t ev, struct wsevent_network_events *ne) {
+  ASSERT_EQ(wsevent_enum_network_events(fd, ev, ne), WSEVENT_OK);
+  return ne->network_events;
+}
+
+static int unread(int fd) {
+  int n = 0;
+  ioctl(fd, FIONREAD, &n);
+  return n;
+}
+
+/* ---- argument checks ---- */
+
+TEST(test_select_refuses_what_is_not_a_socket_or_not_linux) {
+  wsevent_t ev;
+  int p[2];
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(pipe(p), 0);
+  ASSERT_EQ(wsevent_event_select(p[0], ev, WSEVENT_FD_READ), WSEVENT_ENOTSOCK);
+  ASSERT_EQ(wsevent_event_select(-1, ev, WSEVENT_FD_READ), WSEVENT_EINVAL);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_QOS), WSEVENT_ENOTSUP);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_ADDRESS_LIST_CHANGE), WSEVENT_ENOTSUP);
+  ASSERT_EQ(wsevent_event_select(s, ev, 1L << 12), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_event_select(s, 12345, WSEVENT_FD_READ), WSEVENT_EINVAL_HANDLE);
+  struct wsevent_network_events ne;
+  ASSERT_EQ(wsevent_enum_network_events(p[0], 0, &ne), WSEVENT_ENOTSOCK);
+  ASSERT_EQ(wsevent_enum_network_events(s, 0, NULL), WSEVENT_EINVAL);
+  /* A socket that was never selected has nothing recorded. */
+  ASSERT_EQ(wsevent_enum_network_events(s, 0, &ne), WSEVENT_OK);
+  ASSERT_EQ(ne.network_events, 0);
+  close(s);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ), WSEVENT_ENOTSOCK);
+}
+
+TEST(test_select_makes_the_socket_non_blocking) {
+  wsevent_t ev;
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(fcntl(s, F_GETFL) & O_NONBLOCK, 0);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ), WSEVENT_OK);
+  ASSERT_NE(fcntl(s, F_GETFL) & O_NONBLOCK, 0);
+  close(s);
+}
+
+/* ---- accept, connect ---- */
+
+TEST(test_accept_is_recorded_and_stays_while_connections_wait) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int port, l = listener(&port);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(l, ev, WSEVENT_FD_ACCEPT), WSEVENT_OK);
+  ASSERT_EQ(wsevent_is_set(ev), 0);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect_to(c, port), 0);
+  ASSERT_EQ(next_events(l, ev, &ne), WSEVENT_FD_ACCEPT);
+  ASSERT_EQ(ne.error_code[WSEVENT_FD_ACCEPT_BIT], 0);
+  /* Not accepted yet: recorded again after the enumeration. */
+  ASSERT_EQ(wsevent_is_set(ev), 1);
+  int a = accept(l, NULL, NULL);
+  ASSERT_GE(a, 0);
+  poll_events(l, ev, &ne);
+  ASSERT_EQ(poll_events(l, ev, &ne), 0);
+  ASSERT_EQ(wsevent_is_set(ev), 0);
+  close(a); close(c); close(l);
+  wsevent_close(ev);
+}
+
+TEST(test_condition_that_already_holds_is_recorded_at_select) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int port, l = listener(&port);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect_to(c, port), 0);
+  usleep(10000);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(l, ev, WSEVENT_FD_ACCEPT), WSEVENT_OK);
+  ASSERT_EQ(wsevent_is_set(ev), 1); /* at once, as Winsock does */
+  ASSERT_EQ(poll_events(l, ev, &ne), WSEVENT_FD_ACCEPT);
+  close(c); close(l);
+}
+
+TEST(test_connect_posts_connect_then_write) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int port, l = listener(&port);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(c, ev, WSEVENT_FD_CONNECT | WSEVENT_FD_WRITE | WSEVENT_FD_READ), WSEVENT_OK);
+  ASSERT_EQ(wsevent_is_set(ev), 0); /* nothing holds before connect */
+  int r = connect_to(c, port);
+  ASSERT(r == 0 || errno == EINPROGRESS); /* the select made it non-blocking */
+  long seen = 0;
+  for (int i = 0; i < 4 && seen != (WSEVENT_FD_CONNECT | WSEVENT_FD_WRITE); i++) {
+    seen |= next_events(c, ev, &ne);
+    if (ne.network_events & WSEVENT_FD_CONNECT)
+      ASSERT_EQ(ne.error_code[WSEVENT_FD_CONNECT_BIT], 0);
+  }
+  ASSERT_EQ(seen, WSEVENT_FD_CONNECT | WSEVENT_FD_WRITE);
+  /* Each once: nothing more is recorded for an idle connection. */
+  usleep(20000);
+  ASSERT_EQ(poll_events(c, ev, &ne), 0);
+  close(c); close(l);
+}
+
+TEST(test_refused_connect_posts_connect_with_the_error) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int port, l = listener(&port);
+  close(l); /* nobody listens there now */
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(c, ev, WSEVENT_FD_CONNECT | WSEVENT_FD_CLOSE), WSEVENT_OK);
+  int r = connect_to(c, port);
+  ASSERT(r < 0 && (errno == EINPROGRESS || errno == ECONNREFUSED));
+  ASSERT_EQ(next_events(c, ev, &ne), WSEVENT_FD_CONNECT);
+  ASSERT_EQ(ne.error_code[WSEVENT_FD_CONNECT_BIT], ECONNREFUSED);
+  close(c);
+}
+
+/* ---- read, write, oob, close ---- */
+
+TEST(test_unread_data_after_enumeration_is_posted_again) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  char buf[256];
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ), WSEVENT_OK);
+  ASSERT_EQ(wsevent_is_set(ev), 0);
+  ASSERT_EQ(write(c, "0123456789", 10), 10);
+  ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_READ);
+  ASSERT_EQ(wsevent_is_set(ev), 1); /* data still unread: recorded again */
+  ASSERT_EQ(read(s, buf, 4), 4);
+  ASSERT_EQ(poll_events(s, ev, &ne), WSEVENT_FD_READ);
+  ASSERT_EQ(wsevent_is_set(ev), 1);
+  ASSERT_EQ(read(s, buf, sizeof buf), 6);
+  ASSERT_EQ(poll_events(s, ev, &ne), WSEVENT_FD_READ); /* the one recorded before */
+  ASSERT_EQ(wsevent_is_set(ev), 0);
+  ASSERT_EQ(poll_events(s, ev, &ne), 0);
+  /* New data: posted again by the reactor. */
+  ASSERT_EQ(write(c, "x", 1), 1);
+  ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_READ);
+  close(c); close(s);
+}
+
+TEST(test_write_is_posted_again_only_when_space_returns) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  static char buf[1 << 16];
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(c, ev, WSEVENT_FD_WRITE), WSEVENT_OK);
+  ASSERT_EQ(poll_events(c, ev, &ne), WSEVENT_FD_WRITE); /* connected: writable */
+  ASSERT_EQ(poll_events(c, ev, &ne), 0);                /* not again by itself */
+  long sent = 0;
+  for (;;) {
+    ssize_t n = send(c, buf, sizeof buf, 0);
+    if (n < 0) {
+      ASSERT_EQ(errno, EAGAIN);
+      break;
+    }
+    sent += n;
+  }
+  ASSERT_EQ(poll_events(c, ev, &ne), 0); /* full: no FD_WRITE */
+  long got = 0;
+  while (got < sent) {
+    ssize_t n = recv(s, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    got += n;
+  }
+  ASSERT_EQ(next_events(c, ev, &ne), WSEVENT_FD_WRITE); /* space came back */
+  close(c); close(s);
+}
+
+TEST(test_urgent_data_posts_oob) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_OOB), WSEVENT_OK);
+  ASSERT_EQ(send(c, "!", 1, MSG_OOB), 1);
+  ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_OOB);
+  char ch;
+  ASSERT_EQ(recv(s, &ch, 1, MSG_OOB), 1);
+  ASSERT_EQ(ch, '!');
+  close(c); close(s);
+}
+
+TEST(test_graceful_close_is_posted_only_after_all_data_was_read) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  char buf[64];
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ | WSEVENT_FD_CLOSE), WSEVENT_OK);
+  ASSERT_EQ(write(c, "hello", 5), 5);
+  close(c);
+  long total = 0, close_seen = 0;
+  for (int i = 0; i < 10 && !close_seen; i++) {
+    long bits = next_events(s, ev, &ne);
+    if (bits & WSEVENT_FD_CLOSE) {
+      ASSERT_EQ(unread(s), 0);      /* never before the data is consumed */
+      ASSERT_EQ(total, 5);
+      ASSERT_EQ(ne.error_code[WSEVENT_FD_CLOSE_BIT], 0); /* graceful */
+      close_seen = 1;
+    }
+    if (bits & WSEVENT_FD_READ) {
+      ssize_t n = read(s, buf, sizeof buf);
+      if (n > 0)
+        total += n;
+    }
+  }
+  ASSERT_EQ(close_seen, 1);
+  usleep(20000);
+  ASSERT_EQ(poll_events(s, ev, &ne) & WSEVENT_FD_CLOSE, 0); /* once */
+  close(s);
+}
+
+TEST(test_reset_posts_close_with_connreset) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_CLOSE), WSEVENT_OK);
+  struct linger lg = {1, 0};
+  setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(c); /* abortive: RST */
+  ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_CLOSE);
+  ASSERT_EQ(ne.error_code[WSEVENT_FD_CLOSE_BIT], ECONNRESET);
+  close(s);
+}
+
+TEST(test_udp_posts_write_at_select_and_read_on_datagrams) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int u = socket(AF_INET, SOCK_DGRAM, 0), v = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(u, (struct sockaddr *)&a, sizeof a), 0);
+  getsockname(u, (struct sockaddr *)&a, &len);
+  ASSERT_EQ(wsevent_create(&ev, WSEVENT_AUTO_RESET), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(u, ev, WSEVENT_FD_READ | WSEVENT_FD_WRITE), WSEVENT_OK);
+  ASSERT_EQ(poll_events(u, ev, &ne), WSEVENT_FD_WRITE);
+  ASSERT_EQ(sendto(v, "d", 1, 0, (struct sockaddr *)&a, sizeof a), 1);
+  ASSERT_EQ(next_events(u, ev, &ne), WSEVENT_FD_READ);
+  char ch;
+  ASSERT_EQ(recv(u, &ch, 1, 0), 1);
+  close(u); close(v);
+}
+
+/* ---- select lifecycle ---- */
+
+TEST(test_reselect_replaces_and_mask_zero_cancels) {
+  wsevent_t e1, e2;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  ASSERT_EQ(wsevent_create(&e1, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_create(&e2, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, e1, WSEVENT_FD_READ), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, e2, WSEVENT_FD_READ), WSEVENT_OK);
+  ASSERT_EQ(write(c, "x", 1), 1);
+  ASSERT_EQ(wsevent_wait(e2, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_is_set(e1), 0); /* the old association is gone */
+  ASSERT_EQ(wsevent_event_select(s, e2, 0), WSEVENT_OK);
+  ASSERT_EQ(poll_events(s, 0, &ne), 0); /* the record went with it */
+  wsevent_reset(e2);
+  ASSERT_EQ(write(c, "y", 1), 1);
+  usleep(30000);
+  ASSERT_EQ(wsevent_is_set(e2), 0);
+  ASSERT_NE(fcntl(s, F_GETFL) & O_NONBLOCK, 0); /* still non-blocking */
+  close(c); close(s);
+}
+
+TEST(test_socket_closed_while_selected_is_dropped_cleanly) {
+  wsevent_t ev, other;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  int c2, s2 = tcp_pair(&c2);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_create(&other, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ | WSEVENT_FD_CLOSE), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s2, other, WSEVENT_FD_READ), WSEVENT_OK);
+  close(s);
+  (void)!write(c, "x", 1); /* the peer may still write, or see a reset */
+  ASSERT_EQ(wsevent_enum_network_events(s, ev, &ne), WSEVENT_ENOTSOCK);
+  /* The same number, reused by a new socket, starts clean. */
+  int fresh = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(fresh, s);
+  ASSERT_EQ(poll_events(fresh, 0, &ne), 0);
+  /* The reactor still serves the others. */
+  ASSERT_EQ(write(c2, "y", 1), 1);
+  ASSERT_EQ(next_events(s2, other, &ne), WSEVENT_FD_READ);
+  close(fresh); close(c); close(c2); close(s2);
+}
+
+TEST(test_a_thousand_sockets_selected_at_once) {
+  enum { N = 1000 };
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < 2 * N + 64) {
+    rl.rlim_cur = rl.rlim_max < 4 * N ? rl.rlim_max : 4 * N;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  static int pair[N][2];
+  static wsevent_t ev[N];
+  for (int i = 0; i < N; i++) {
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pair[i]), 0);
+    ASSERT_EQ(wsevent_create(&ev[i], WSEVENT_AUTO_RESET), WSEVENT_OK);
+    ASSERT_EQ(wsevent_event_select(pair[i][0], ev[i], WSEVENT_FD_READ), WSEVENT_OK);
+  }
+  for (int i = N - 1; i >= 0; i--)
+    ASSERT_EQ(write(pair[i][1], "z", 1), 1);
+  static char seen[N];
+  for (int k = 0; k < N; k++) {
+    size_t index;
+    ASSERT_EQ(wsevent_wait_multiple(ev, N, 0, 5000, &index), WSEVENT_OK);
+    ASSERT_EQ(seen[index], 0); /* each signalled once */
+    seen[index] = 1;
+    struct wsevent_network_events ne;
+    char ch;
+    ASSERT_EQ(read(pair[index][0], &ch, 1), 1);
+    ASSERT_EQ(wsevent_enum_network_events(pair[index][0], 0, &ne), WSEVENT_OK);
+  }
+  for (int i = 0; i < N; i++) {
+    close(pair[i][0]);
+    close(pair[i][1]);
+    wsevent_close(ev[i]);
+  }
+}
+
+/* ---- timers ---- */
+
+TEST(test_one_shot_timer_sets_its_event_once) {
+  wsevent_t ev;
+  wsevent_timer_t t;
+  ASSERT_EQ(wsevent_create(&ev, WSEVENT_AUTO_RESET), WSEVENT_OK);
+  double t0 = tap_now();
+  ASSERT_EQ(wsevent_timer_start(ev, 50, 0, &t), WSEVENT_OK);
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  ASSERT_GE((tap_now() - t0) * 1000, 49);
+  ASSERT_EQ(wsevent_wait(ev, 150), WSEVENT_TIMEOUT);
+  ASSERT_EQ(wsevent_timer_cancel(t), WSEVENT_EINVAL_HANDLE); /* finished */
+  wsevent_close(ev);
+}
+
+TEST(test_periodic_timer_repeats_until_cancelled) {
+  wsevent_t ev;
+  wsevent_timer_t t;
+  ASSERT_EQ(wsevent_create(&ev, WSEVENT_AUTO_RESET), WSEVENT_OK);
+  ASSERT_EQ(wsevent_timer_start(ev, 0, 20, &t), WSEVENT_OK);
+  for (int i = 0; i < 4; i++)
+    ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_timer_cancel(t), WSEVENT_OK);
+  wsevent_wait(ev, 0); /* a tick may have landed before the cancel */
+  ASSERT_EQ(wsevent_wait(ev, 100), WSEVENT_TIMEOUT);
+  ASSERT_EQ(wsevent_timer_cancel(t), WSEVENT_EINVAL_HANDLE);
+  wsevent_close(ev);
+}
+
+TEST(test_timer_stops_when_its_event_is_closed) {
+  wsevent_t ev, other;
+  wsevent_timer_t t, t2;
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_timer_start(ev, 10, 10, &t), WSEVENT_OK);
+  wsevent_close(ev);
+  usleep(50000);
+  ASSERT_EQ(wsevent_timer_cancel(t), WSEVENT_EINVAL_HANDLE); /* it stopped */
+  ASSERT_EQ(wsevent_timer_start(ev, 10, 0, &t2), WSEVENT_EINVAL_HANDLE);
+  ASSERT_EQ(wsevent_create(&other, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_timer_start(other, 10, 0, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_timer_cancel(0), WSEVENT_EINVAL_HANDLE);
+  ASSERT_EQ(wsevent_timer_cancel(UINT64_MAX), WSEVENT_EINVAL_HANDLE);
+}
