@@ -220,7 +220,7 @@ endef
 check-tsan:
 	$(call san_build,tsan,-fsanitize=thread)
 	WSEVENT_TEST_TIMEOUT=300 WSEVENT_STRESS_OPS=$(STRESS_OPS) \
-	  TSAN_OPTIONS=halt_on_error=1 prove $(B)/tsan/test_*
+	  TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/core/tsan.supp" prove $(B)/tsan/test_*
 
 check-asan:
 	$(call san_build,asan,-fsanitize=address$(comma)undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)

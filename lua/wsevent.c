@@ -510,6 +510,105 @@ static int l_completion(lua_State *L) {
   return 1;
 }
 
+/* ---- network events and timers ---- */
+
+static const char *const fd_names[WSEVENT_FD_MAX_EVENTS] = {
+    "read", "write", "oob", "accept", "connect", "close",
+    "qos", "group_qos", "routing_interface_change", "address_list_change"};
+
+/* A descriptor from an integer or an object with :getfd() (luasocket). */
+static int check_fd(lua_State *L, int arg) {
+  if (lua_isinteger(L, arg))
+    return (int)lua_tointeger(L, arg);
+  if (lua_type(L, arg) == LUA_TUSERDATA || lua_type(L, arg) == LUA_TTABLE) {
+    lua_getfield(L, arg, "getfd"); /* through __index */
+    if (lua_isfunction(L, -1)) {
+      lua_pushvalue(L, arg);
+      lua_call(L, 1, 1);
+      int exact;
+      /* luasocket's getfd pushes a float (3.0): take any exact integer. */
+      lua_Integer fd = lua_tointegerx(L, -1, &exact);
+      if (exact && fd >= 0 && fd <= INT32_MAX) {
+        lua_pop(L, 1);
+        return (int)fd;
+      }
+      if (exact && fd < 0)
+        luaL_argerror(L, arg, "socket has no descriptor yet (luasocket's "
+                              "tcp() makes it on bind or connect; use tcp4())");
+    }
+    lua_pop(L, 1);
+  }
+  luaL_typeerror(L, arg, "socket (with getfd) or integer descriptor");
+  return -1;
+}
+
+static int l_event_select(lua_State *L) {
+  int fd = check_fd(L, 1);
+  lua_Integer mask = luaL_checkinteger(L, 3);
+  luaL_argcheck(L, mask >= 0 && !(mask & ~WSEVENT_FD_ALL_EVENTS), 3,
+                "unknown network event bits");
+  wsevent_t h = 0;
+  if (!(mask == 0 && lua_isnil(L, 2)))
+    h = check_event(L, 2)->handle;
+  int r = wsevent_event_select(fd, h, (long)mask);
+  if (r != WSEVENT_OK)
+    return fail(L, r);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_enum_network_events(lua_State *L) {
+  int fd = check_fd(L, 1);
+  wsevent_t h = lua_isnoneornil(L, 2) ? 0 : check_event(L, 2)->handle;
+  struct wsevent_network_events ne;
+  int r = wsevent_enum_network_events(fd, h, &ne);
+  if (r != WSEVENT_OK)
+    return fail(L, r);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, ne.network_events);
+  lua_setfield(L, -2, "events");
+  lua_newtable(L); /* errors */
+  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++) {
+    if (!(ne.network_events & (1L << i)))
+      continue;
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -3, fd_names[i]);
+    lua_pushinteger(L, ne.error_code[i]);
+    lua_setfield(L, -2, fd_names[i]);
+  }
+  lua_setfield(L, -2, "errors");
+  return 1;
+}
+
+static uint32_t check_ms(lua_State *L, int arg) {
+  double s = 0;
+  luaL_argcheck(L, !lua_isnoneornil(L, arg), arg, "number expected");
+  check_timeout(L, arg, &s);
+  double ms = ceil(s * 1000.0);
+  luaL_argcheck(L, ms <= (double)UINT32_MAX - 1, arg, "too large (at most 49 days)");
+  return (uint32_t)ms;
+}
+
+static int l_timer_start(lua_State *L) {
+  wsevent_t h = check_event(L, 1)->handle;
+  uint32_t due = check_ms(L, 2);
+  uint32_t period = lua_isnoneornil(L, 3) ? 0 : check_ms(L, 3);
+  wsevent_timer_t t;
+  int r = wsevent_timer_start(h, due, period, &t);
+  if (r != WSEVENT_OK)
+    return fail(L, r);
+  lua_pushinteger(L, (lua_Integer)t);
+  return 1;
+}
+
+static int l_timer_cancel(lua_State *L) {
+  int r = wsevent_timer_cancel((wsevent_timer_t)luaL_checkinteger(L, 1));
+  if (r != WSEVENT_OK)
+    return fail(L, r);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int l_strerror(lua_State *L) {
   lua_pushstring(L, wsevent_strerror((int)luaL_checkinteger(L, 1)));
   return 1;
@@ -542,6 +641,10 @@ static const luaL_Reg functions[] = {
     {"queue_completion", l_queue_completion},
     {"completion", l_completion},
     {"_from_handle", l_from_handle},
+    {"event_select", l_event_select},
+    {"enum_network_events", l_enum_network_events},
+    {"timer_start", l_timer_start},
+    {"timer_cancel", l_timer_cancel},
     {"strerror", l_strerror},
     {NULL, NULL},
 };
@@ -567,6 +670,16 @@ __attribute__((visibility("default"))) int luaopen_wsevent(lua_State *L) {
       {"WAIT_TIMEOUT", WAIT_TIMEOUT},
       {"WAIT_IO_COMPLETION", WAIT_IO_COMPLETION},
       {"MAXIMUM_WAIT_EVENTS", MAXIMUM_WAIT_EVENTS},
+      {"FD_READ", WSEVENT_FD_READ},
+      {"FD_WRITE", WSEVENT_FD_WRITE},
+      {"FD_OOB", WSEVENT_FD_OOB},
+      {"FD_ACCEPT", WSEVENT_FD_ACCEPT},
+      {"FD_CONNECT", WSEVENT_FD_CONNECT},
+      {"FD_CLOSE", WSEVENT_FD_CLOSE},
+      {"FD_QOS", WSEVENT_FD_QOS},
+      {"FD_GROUP_QOS", WSEVENT_FD_GROUP_QOS},
+      {"FD_ROUTING_INTERFACE_CHANGE", WSEVENT_FD_ROUTING_INTERFACE_CHANGE},
+      {"FD_ADDRESS_LIST_CHANGE", WSEVENT_FD_ADDRESS_LIST_CHANGE},
 #define XX(name, value, text) {"WSEVENT_" #name, value},
       WSEVENT_ERRNO_MAP(XX)
 #undef XX

@@ -38,6 +38,34 @@ static bool running, stopping, hooks_installed;
 #define TICKET_STOP 1
 #define TICKET_WRITES 2
 
+/*
+ * Sets decided under the mutex are made after it is released, so that the
+ * woken thread (which usually calls wsevent_enum_network_events at once)
+ * does not find the mutex taken and sleep again.  A set that lands after
+ * an enumeration already took its record only causes a spurious wake-up.
+ */
+#define MAX_DEFERRED_SETS 64
+static wsevent_t deferred_sets[MAX_DEFERRED_SETS];
+static int n_deferred_sets;
+
+void wse_reactor_set(wsevent_t event) {
+  if (n_deferred_sets == MAX_DEFERRED_SETS)
+    wse_reactor_up->xSet(event); /* a burst: this one now */
+  else
+    deferred_sets[n_deferred_sets++] = event;
+}
+
+void wse_reactor_unlock(void) {
+  wsevent_t sets[MAX_DEFERRED_SETS];
+  int n = n_deferred_sets;
+  for (int i = 0; i < n; i++)
+    sets[i] = deferred_sets[i];
+  n_deferred_sets = 0;
+  pthread_mutex_unlock(&wse_reactor_mutex);
+  for (int i = 0; i < n; i++)
+    wse_reactor_up->xSet(sets[i]);
+}
+
 uint64_t wse_ticket(enum wse_ticket_kind kind, uint32_t slot, uint32_t gen) {
   return ((uint64_t)kind << 56) | ((uint64_t)(gen & 0xFFFFFFu) << 32) | slot;
 }
@@ -87,7 +115,7 @@ static void *loop(void *arg) {
     pthread_mutex_lock(&wse_reactor_mutex);
     if (handle_locked(evs, n, false))
       wse_reactor_take_write_edges();
-    pthread_mutex_unlock(&wse_reactor_mutex);
+    wse_reactor_unlock();
   }
 }
 
@@ -115,6 +143,7 @@ static void child_after_fork(void) {
   }
   main_fd = writes_fd = stop_fd = -1;
   running = stopping = false;
+  n_deferred_sets = 0;
   wse_select_forget();
   wse_timer_forget();
   pthread_mutex_init(&wse_reactor_mutex, NULL);

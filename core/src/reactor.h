@@ -18,6 +18,10 @@ WSE_HIDDEN extern const struct wsevent_upcalls *wse_reactor_up;
 
 /* Under the mutex: start the thread if needed. */
 WSE_HIDDEN int wse_reactor_start(void);
+/* Under the mutex: set an event once the mutex is released, which must
+ * then be done with wse_reactor_unlock(). */
+WSE_HIDDEN void wse_reactor_set(wsevent_t event);
+WSE_HIDDEN void wse_reactor_unlock(void);
 /* Under the mutex: register / unregister a descriptor. */
 WSE_HIDDEN int wse_reactor_add(int fd, uint32_t events, uint64_t ticket,
                                bool writes);

@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +44,7 @@ struct sock {
   uint32_t gen;       /* bumped at every select and drop */
   bool active;
   bool connected;     /* seen connected since the select */
+  bool listening;     /* seen listening (a state a socket never leaves) */
   int type;           /* SO_TYPE */
   wsevent_t event;
   long mask;
@@ -103,7 +103,7 @@ static void post(struct sock *s, int bit, int err) {
     return;
   s->record |= b;
   s->errors[bit] = err;
-  wse_reactor_up->xSet(s->event);
+  wse_reactor_set(s->event);
 }
 
 static void post_once(struct sock *s, int bit, int err) {
@@ -113,11 +113,13 @@ static void post_once(struct sock *s, int bit, int err) {
   post(s, bit, err);
 }
 
-static void evaluate(int fd, struct sock *s, bool write_edge, bool at_select) {
+/* verified: the caller has just checked that fd is still this socket. */
+static void evaluate(int fd, struct sock *s, bool write_edge, bool at_select,
+                     bool verified) {
   struct pollfd p = {.fd = fd, .events = POLLIN | POLLPRI | POLLOUT | POLLRDHUP};
   if (poll(&p, 1, 0) < 0)
     return;
-  if ((p.revents & POLLNVAL) || !same_file(fd, s)) {
+  if ((p.revents & POLLNVAL) || (!verified && !same_file(fd, s))) {
     drop(fd, s, false); /* closed (or reused) behind our back */
     return;
   }
@@ -130,7 +132,9 @@ static void evaluate(int fd, struct sock *s, bool write_edge, bool at_select) {
       post(s, WSEVENT_FD_WRITE_BIT, 0);
     return;
   }
-  if (getint(fd, SOL_SOCKET, SO_ACCEPTCONN) == 1) {
+  if (!s->connected && !s->listening)
+    s->listening = getint(fd, SOL_SOCKET, SO_ACCEPTCONN) == 1;
+  if (s->listening) {
     if (r & POLLIN)
       post(s, WSEVENT_FD_ACCEPT_BIT, 0);
     return;
@@ -151,20 +155,21 @@ static void evaluate(int fd, struct sock *s, bool write_edge, bool at_select) {
     write_edge = true; /* FD_WRITE after connect or accept */
   }
 
-  int avail = 0;
-  ioctl(fd, FIONREAD, &avail);
+  /* Not FIONREAD: at the urgent mark it reports 0 with data readable. */
+  char peek;
+  bool avail = recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
   if (r & POLLERR) {
     int err = getint(fd, SOL_SOCKET, SO_ERROR);
     post_once(s, WSEVENT_FD_CLOSE_BIT, err > 0 ? err : ECONNRESET);
     return;
   }
-  if ((r & POLLIN) && avail > 0)
+  if ((r & POLLIN) && avail)
     post(s, WSEVENT_FD_READ_BIT, 0);
   if (r & POLLPRI)
     post(s, WSEVENT_FD_OOB_BIT, 0);
   if ((r & POLLOUT) && write_edge)
     post(s, WSEVENT_FD_WRITE_BIT, 0);
-  if ((r & (POLLRDHUP | POLLHUP)) && avail == 0)
+  if ((r & (POLLRDHUP | POLLHUP)) && !avail)
     post_once(s, WSEVENT_FD_CLOSE_BIT, 0); /* only once all data was read */
 }
 
@@ -176,7 +181,7 @@ void wse_select_ready(uint32_t fd, uint32_t gen, uint32_t events,
   struct sock *s = &socks[fd];
   if (!s->active || (s->gen & GEN_MASK) != gen)
     return; /* dropped or re-selected since this was reported */
-  evaluate((int)fd, s, write_edge, false);
+  evaluate((int)fd, s, write_edge, false, false);
 }
 
 static int grow(int fd) {
@@ -249,9 +254,9 @@ int wsevent_event_select(int fd, wsevent_t event, long mask) {
    * that this select reports FD_WRITE once, not again after an early
    * enumeration. */
   wse_reactor_take_write_edges();
-  evaluate(fd, s, false, true); /* conditions that already hold */
+  evaluate(fd, s, false, true, true); /* conditions that already hold */
 out:
-  pthread_mutex_unlock(&wse_reactor_mutex);
+  wse_reactor_unlock();
   return r;
 }
 
@@ -283,8 +288,8 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
   if (event_to_reset != 0 && wsevent_reset(event_to_reset) != WSEVENT_OK)
     r = WSEVENT_EINVAL_HANDLE;
   if (s != NULL && s->active)
-    evaluate(fd, s, false, false);
-  pthread_mutex_unlock(&wse_reactor_mutex);
+    evaluate(fd, s, false, false, true);
+  wse_reactor_unlock();
   return r;
 }
 

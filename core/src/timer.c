@@ -41,6 +41,7 @@ void wse_timer_ready(uint32_t slot, uint32_t gen) {
   uint64_t expirations;
   if (read(t->fd, &expirations, sizeof expirations) != sizeof expirations)
     return; /* spurious: nothing expired */
+  /* Set now, under the mutex: its result tells whether the event lives. */
   int r = wse_reactor_up->xSet(t->event);
   if (r == WSEVENT_EINVAL_HANDLE || !t->periodic)
     stop(t);

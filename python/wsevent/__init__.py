@@ -8,6 +8,7 @@ the same for asyncio without a thread per waiter.
 """
 
 import asyncio as _asyncio
+import enum as _enum
 import weakref as _weakref
 
 from ._wsevent import (  # noqa: F401
@@ -21,6 +22,9 @@ from ._wsevent import (  # noqa: F401
     _C_API,
     _completion_routine,
     completion,
+    event_select as _event_select,
+    timer_cancel,
+    timer_start,
     queue_completion,
     sleep,
     strerror,
@@ -37,11 +41,67 @@ _codes = {k: v for k, v in vars(_wsevent).items() if k.startswith("WSEVENT_")}
 globals().update(_codes)
 
 __all__ = sorted(_codes) + [
-    "completion", "Error", "Event", "MAXIMUM_WAIT_EVENTS", "TIMEOUT_MAX", "WAIT_EVENT_0",
+    "completion", "Error", "Event", "FD", "NetworkEvents", "enum_network_events",
+    "event_select", "timer_cancel", "timer_start", "MAXIMUM_WAIT_EVENTS", "TIMEOUT_MAX", "WAIT_EVENT_0",
     "WAIT_IO_COMPLETION", "WAIT_TIMEOUT", "queue_completion", "sleep",
     "strerror", "thread_id", "wait_all", "wait_any", "wait_any_async",
     "wait_async", "wait_for_multiple",
 ]
+
+
+class FD(_enum.IntFlag):
+    """Network event bits for event_select, with Winsock's values."""
+    READ = 1 << 0
+    WRITE = 1 << 1
+    OOB = 1 << 2
+    ACCEPT = 1 << 3
+    CONNECT = 1 << 4
+    CLOSE = 1 << 5
+    QOS = 1 << 6                       # Windows only: refused
+    GROUP_QOS = 1 << 7                 # Windows only: refused
+    ROUTING_INTERFACE_CHANGE = 1 << 8  # Windows only: refused
+    ADDRESS_LIST_CHANGE = 1 << 9       # Windows only: refused
+
+
+FD_READ, FD_WRITE, FD_OOB, FD_ACCEPT, FD_CONNECT, FD_CLOSE = (
+    FD.READ, FD.WRITE, FD.OOB, FD.ACCEPT, FD.CONNECT, FD.CLOSE)
+__all__ += ["FD_READ", "FD_WRITE", "FD_OOB", "FD_ACCEPT", "FD_CONNECT", "FD_CLOSE"]
+
+
+class NetworkEvents:
+    """What enum_network_events found: ``events`` (FD flags) and ``errors``
+    (FD bit -> errno value, 0 for success) for the bits that occurred."""
+
+    __slots__ = ("events", "errors")
+
+    def __init__(self, events, errors):
+        self.events = events
+        self.errors = errors
+
+    def __repr__(self):
+        return f"NetworkEvents(events={self.events!r}, errors={self.errors!r})"
+
+
+def event_select(sock, event, mask):
+    """WSAEventSelect: signal ``event`` when a network event of ``mask``
+    (FD flags) occurs on ``sock`` (a socket object or a descriptor).  A new
+    select replaces the previous one; mask 0 cancels (event may be None).
+    The socket becomes non-blocking, as on Windows; a socket object is told
+    so too (``setblocking(False)``), so that its methods agree."""
+    _event_select(sock, event, mask)
+    setblocking = getattr(sock, "setblocking", None)
+    if setblocking is not None:
+        setblocking(False)
+
+
+def enum_network_events(sock, event=None):
+    """WSAEnumNetworkEvents: return the network events recorded for ``sock``
+    since the last call, clear the record and reset ``event`` (if given), in
+    one atomic step."""
+    bits, codes = _wsevent._enum_network_events(sock, event)
+    events = FD(bits)
+    errors = {FD(1 << i): codes[i] for i in range(len(codes)) if bits & (1 << i)}
+    return NetworkEvents(events, errors)
 
 
 class _Readers:

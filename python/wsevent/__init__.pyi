@@ -1,4 +1,6 @@
-from typing import Callable, Iterable, Optional
+import enum
+import socket
+from typing import Callable, Dict, Iterable, Optional, Union
 
 TIMEOUT_MAX: float
 WAIT_EVENT_0: int
@@ -54,3 +56,31 @@ def completion(callable: Callable[[], object]) -> int: ...
 def strerror(code: int) -> str: ...
 async def wait_async(event: Event, timeout: Optional[float] = ...) -> bool: ...
 async def wait_any_async(events: Iterable[Event], timeout: Optional[float] = ...) -> Optional[int]: ...
+
+class FD(enum.IntFlag):
+    READ: int
+    WRITE: int
+    OOB: int
+    ACCEPT: int
+    CONNECT: int
+    CLOSE: int
+    QOS: int
+    GROUP_QOS: int
+    ROUTING_INTERFACE_CHANGE: int
+    ADDRESS_LIST_CHANGE: int
+
+FD_READ: FD
+FD_WRITE: FD
+FD_OOB: FD
+FD_ACCEPT: FD
+FD_CONNECT: FD
+FD_CLOSE: FD
+
+class NetworkEvents:
+    events: FD
+    errors: Dict[FD, int]
+
+def event_select(sock: Union[socket.socket, int], event: Optional[Event], mask: int) -> None: ...
+def enum_network_events(sock: Union[socket.socket, int], event: Optional[Event] = ...) -> NetworkEvents: ...
+def timer_start(event: Event, due: float, period: float = ...) -> int: ...
+def timer_cancel(timer_id: int) -> None: ...

@@ -237,6 +237,29 @@ TEST(test_urgent_data_posts_oob) {
   close(c); close(s);
 }
 
+TEST(test_data_after_an_urgent_byte_is_read_before_close) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  char buf[16], ch;
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ | WSEVENT_FD_CLOSE), WSEVENT_OK);
+  ASSERT_EQ(send(c, "!", 1, MSG_OOB), 1);
+  usleep(10000);
+  ASSERT_EQ(recv(s, &ch, 1, MSG_OOB), 1);
+  ASSERT_EQ(write(c, "bye", 3), 3);
+  close(c);
+  usleep(20000);
+  /* FIONREAD says 0 at the urgent mark; the data is there all the same. */
+  long bits = next_events(s, ev, &ne);
+  ASSERT_EQ(bits, WSEVENT_FD_READ);
+  ASSERT_EQ(read(s, buf, sizeof buf), 3);
+  for (int i = 0; i < 3 && !(bits & WSEVENT_FD_CLOSE); i++)
+    bits = next_events(s, ev, &ne);
+  ASSERT_NE(bits & WSEVENT_FD_CLOSE, 0);
+  close(s);
+}
+
 TEST(test_graceful_close_is_posted_only_after_all_data_was_read) {
   wsevent_t ev;
   struct wsevent_network_events ne;

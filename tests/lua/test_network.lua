@@ -1,0 +1,146 @@
+-- event_select / enum_network_events with luasocket, and timers.
+local wsevent = require "wsevent"
+local socket = require "socket"
+
+local function listener()
+  local l = assert(socket.bind("127.0.0.1", 0))
+  return l, select(2, l:getsockname())
+end
+
+local function tcp_pair()
+  local l, port = listener()
+  local c = assert(socket.connect("127.0.0.1", port))
+  local s = assert(l:accept())
+  l:close()
+  return c, s
+end
+
+local function next_events(sock, ev)
+  assert(ev:wait(5), "no network event within 5 s")
+  return assert(wsevent.enum_network_events(sock, ev))
+end
+
+describe("event_select", function()
+  it("records accept with its error code", function()
+    local l, port = listener()
+    local ev = wsevent.event()
+    assert.is_true(wsevent.event_select(l, ev, wsevent.FD_ACCEPT))
+    local c = socket.connect("127.0.0.1", port)
+    local r = next_events(l, ev)
+    assert.equals(wsevent.FD_ACCEPT, r.events)
+    assert.is_true(r.accept)
+    assert.equals(0, r.errors.accept)
+    c:close(); l:close()
+  end)
+
+  it("takes integer descriptors too", function()
+    local l = listener()
+    assert.is_true(wsevent.event_select(math.tointeger(l:getfd()), wsevent.event(), wsevent.FD_ACCEPT))
+    l:close()
+  end)
+
+  it("records read again while data is left unread", function()
+    local c, s = tcp_pair()
+    local ev = wsevent.event()
+    wsevent.event_select(s, ev, wsevent.FD_READ)
+    c:send("0123456789")
+    assert.is_true(next_events(s, ev).read)
+    assert.is_true(ev:is_set())
+    s:settimeout(0)
+    assert.equals("0123456789", s:receive(10))
+    assert.is_true(wsevent.enum_network_events(s, ev).read)
+    assert.is_false(ev:is_set())
+    c:close(); s:close()
+  end)
+
+  it("records a graceful close after the data, and a reset", function()
+    local c, s = tcp_pair()
+    local ev = wsevent.event()
+    wsevent.event_select(s, ev, wsevent.FD_READ | wsevent.FD_CLOSE)
+    c:send("bye")
+    c:close()
+    s:settimeout(0)
+    local data, closed = "", nil
+    for _ = 1, 10 do
+      local r = next_events(s, ev)
+      if r.close then closed = r.errors.close; break end
+      if r.read then
+        local got, _, partial = s:receive(100)
+        data = data .. (got or partial or "")
+      end
+    end
+    assert.equals("bye", data)
+    assert.equals(0, closed)
+    s:close()
+  end)
+
+  it("records connect refused with its errno", function()
+    local l, port = listener()
+    l:close()
+    local c = socket.tcp4()
+    local ev = wsevent.event()
+    wsevent.event_select(c, ev, wsevent.FD_CONNECT)
+    c:connect("127.0.0.1", port)
+    local r = next_events(c, ev)
+    assert.is_true(r.connect)
+    assert.equals(111, r.errors.connect) -- ECONNREFUSED on Linux
+    c:close()
+  end)
+
+  it("reselects and cancels", function()
+    local c, s = tcp_pair()
+    local e1, e2 = wsevent.event(), wsevent.event()
+    wsevent.event_select(s, e1, wsevent.FD_READ)
+    wsevent.event_select(s, e2, wsevent.FD_READ)
+    c:send("x")
+    assert.is_true(e2:wait(5))
+    assert.is_false(e1:is_set())
+    assert.is_true(wsevent.event_select(s, nil, 0))
+    assert.equals(0, wsevent.enum_network_events(s).events)
+    c:close(); s:close()
+  end)
+
+  it("answers nil, message, code for a closed socket", function()
+    local c, s = tcp_pair()
+    wsevent.event_select(s, wsevent.event(), wsevent.FD_READ)
+    local fd = math.tointeger(s:getfd())
+    s:close()
+    local ok, msg, code = wsevent.enum_network_events(fd)
+    assert.is_nil(ok)
+    assert.equals(wsevent.WSEVENT_ENOTSOCK, code)
+    assert.is_string(msg)
+    c:close()
+  end)
+
+  it("refuses Windows-only bits and bad arguments", function()
+    local s = socket.tcp4()
+    local ok, _, code = wsevent.event_select(s, wsevent.event(), wsevent.FD_QOS)
+    assert.is_nil(ok)
+    assert.equals(wsevent.WSEVENT_ENOTSUP, code)
+    assert.has_error(function() wsevent.event_select(s, wsevent.event(), 1 << 12) end)
+    assert.has_error(function() wsevent.event_select("s", wsevent.event(), 1) end)
+    assert.has_error(function() wsevent.event_select(s, nil, 1) end)
+    assert.has_error(function() wsevent.event_select(socket.tcp(), wsevent.event(), 1) end,
+                     "bad argument #1 to 'event_select' (socket has no descriptor yet (luasocket's tcp() makes it on bind or connect; use tcp4()))")
+    assert.has_error(function() wsevent.timer_start(wsevent.event(), -1) end)
+    assert.has_error(function() wsevent.timer_start(wsevent.event()) end)
+    s:close()
+  end)
+end)
+
+describe("timers", function()
+  it("fire once, or periodically until cancelled", function()
+    local ev = wsevent.event{manual_reset = false}
+    local t0 = socket.gettime()
+    local t = wsevent.timer_start(ev, 0.05)
+    assert.is_true(ev:wait(5))
+    assert.is_true(socket.gettime() - t0 >= 0.049)
+    assert.is_false(ev:wait(0.1))
+    assert.is_nil(wsevent.timer_cancel(t)) -- finished
+    t = wsevent.timer_start(ev, 0, 0.02)
+    for _ = 1, 3 do assert.is_true(ev:wait(5)) end
+    assert.is_true(wsevent.timer_cancel(t))
+    ev:wait(0)
+    assert.is_false(ev:wait(0.1))
+  end)
+end)

@@ -1,0 +1,230 @@
+"""event_select / enum_network_events over loopback sockets, and timers."""
+import errno
+import resource
+import socket
+import struct
+import time
+
+import pytest
+
+import wsevent
+from wsevent import FD
+
+
+def listener():
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen(64)
+    return l
+
+
+def tcp_pair():
+    l = listener()
+    c = socket.create_connection(l.getsockname())
+    s, _ = l.accept()
+    l.close()
+    return c, s
+
+
+def next_events(sock, ev):
+    assert ev.wait(5)
+    return wsevent.enum_network_events(sock, ev)
+
+
+def test_accept_with_errors_per_bit():
+    l = listener()
+    ev = wsevent.Event()
+    wsevent.event_select(l, ev, FD.ACCEPT)
+    c = socket.create_connection(l.getsockname())
+    ne = next_events(l, ev)
+    assert ne.events == FD.ACCEPT and ne.errors == {FD.ACCEPT: 0}
+    l.accept()[0].close()
+    c.close()
+
+
+def test_select_takes_descriptors_and_makes_sockets_non_blocking():
+    import fcntl
+    import os
+    l = listener()
+    ev = wsevent.Event()
+    wsevent.event_select(l.fileno(), ev, FD.ACCEPT | FD.CLOSE)
+    assert fcntl.fcntl(l.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK
+    m = listener()
+    wsevent.event_select(m, ev, FD.ACCEPT)
+    assert m.getblocking() is False  # a socket object is told, too
+
+
+def test_connect_success_and_refused():
+    l = listener()
+    ev = wsevent.Event()
+    c = socket.socket()
+    wsevent.event_select(c, ev, FD.CONNECT | FD.WRITE)
+    assert c.connect_ex(l.getsockname()) in (0, errno.EINPROGRESS)
+    seen = FD(0)
+    while seen != FD.CONNECT | FD.WRITE:
+        ne = next_events(c, ev)
+        seen |= ne.events
+        if FD.CONNECT in ne.events:
+            assert ne.errors[FD.CONNECT] == 0
+    addr = l.getsockname()
+    l.close()
+    r = socket.socket()
+    ev2 = wsevent.Event()
+    wsevent.event_select(r, ev2, FD.CONNECT)
+    r.connect_ex(addr)
+    ne = next_events(r, ev2)
+    assert ne.events == FD.CONNECT and ne.errors[FD.CONNECT] == errno.ECONNREFUSED
+
+
+def test_read_with_data_left_over_is_recorded_again():
+    c, s = tcp_pair()
+    ev = wsevent.Event()
+    wsevent.event_select(s, ev, FD.READ)
+    c.send(b"0123456789")
+    assert next_events(s, ev).events == FD.READ
+    assert ev.is_set()  # still unread: recorded again
+    s.recv(100)
+    assert wsevent.enum_network_events(s, ev).events == FD.READ
+    assert not ev.is_set()
+
+
+def test_write_after_a_full_buffer():
+    c, s = tcp_pair()
+    ev = wsevent.Event()
+    wsevent.event_select(c, ev, FD.WRITE)
+    assert wsevent.enum_network_events(c, ev).events == FD.WRITE
+    sent = 0
+    try:
+        while True:
+            sent += c.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    assert wsevent.enum_network_events(c, ev).events == FD(0)
+    got = 0
+    while got < sent:
+        got += len(s.recv(1 << 20))
+    assert next_events(c, ev).events == FD.WRITE
+
+
+def test_oob_graceful_close_and_reset():
+    c, s = tcp_pair()
+    ev = wsevent.Event()
+    wsevent.event_select(s, ev, FD.OOB | FD.READ | FD.CLOSE)
+    c.send(b"!", socket.MSG_OOB)
+    assert FD.OOB in next_events(s, ev).events
+    s.recv(1, socket.MSG_OOB)
+    c.send(b"bye")
+    c.close()
+    data, closed = b"", None
+    for _ in range(10):
+        ne = next_events(s, ev)
+        if FD.CLOSE in ne.events:
+            closed = ne.errors[FD.CLOSE]
+            break
+        if FD.READ in ne.events:
+            try:
+                data += s.recv(100)
+            except BlockingIOError:
+                pass
+    assert data == b"bye" and closed == 0
+
+    c, s = tcp_pair()
+    wsevent.event_select(s, ev, FD.CLOSE)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    ne = next_events(s, ev)
+    assert ne.events == FD.CLOSE and ne.errors[FD.CLOSE] == errno.ECONNRESET
+
+
+def test_udp_read_and_write():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    ev = wsevent.Event(manual_reset=False)
+    wsevent.event_select(u, ev, FD.READ | FD.WRITE)
+    assert wsevent.enum_network_events(u, ev).events == FD.WRITE
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"d", u.getsockname())
+    assert next_events(u, ev).events == FD.READ
+
+
+def test_reselect_and_cancel():
+    c, s = tcp_pair()
+    e1, e2 = wsevent.Event(), wsevent.Event()
+    wsevent.event_select(s, e1, FD.READ)
+    wsevent.event_select(s, e2, FD.READ)
+    c.send(b"x")
+    assert e2.wait(5) and not e1.is_set()
+    wsevent.event_select(s, None, 0)
+    assert wsevent.enum_network_events(s).events == FD(0)
+
+
+def test_closed_socket_is_dropped_and_others_keep_working():
+    c, s = tcp_pair()
+    c2, s2 = tcp_pair()
+    ev, other = wsevent.Event(), wsevent.Event()
+    wsevent.event_select(s, ev, FD.READ)
+    wsevent.event_select(s2, other, FD.READ)
+    fd = s.fileno()
+    s.close()
+    with pytest.raises(wsevent.Error) as info:
+        wsevent.enum_network_events(fd)
+    assert info.value.name == "WSEVENT_ENOTSOCK"
+    c2.send(b"y")
+    assert next_events(s2, other).events == FD.READ
+
+
+def test_a_thousand_sockets_at_once():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    pairs = [socket.socketpair() for _ in range(1000)]
+    evs = [wsevent.Event(manual_reset=False) for _ in pairs]
+    for (a, _), ev in zip(pairs, evs):
+        wsevent.event_select(a, ev, FD.READ)
+    for _, b in pairs:
+        b.send(b"z")
+    seen = set()
+    for _ in pairs:
+        i = wsevent.wait_any(evs, 5)
+        assert i is not None and i not in seen
+        seen.add(i)
+        pairs[i][0].recv(1)
+        wsevent.enum_network_events(pairs[i][0])
+    assert len(seen) == 1000
+    for a, b in pairs:
+        a.close()
+        b.close()
+
+
+def test_timers_one_shot_and_periodic():
+    ev = wsevent.Event(manual_reset=False)
+    t0 = time.monotonic()
+    t = wsevent.timer_start(ev, 0.05)
+    assert ev.wait(5) and time.monotonic() - t0 >= 0.049
+    assert not ev.wait(0.1)
+    with pytest.raises(wsevent.Error):
+        wsevent.timer_cancel(t)  # finished
+    t = wsevent.timer_start(ev, 0, period=0.02)
+    for _ in range(3):
+        assert ev.wait(5)
+    wsevent.timer_cancel(t)
+    ev.wait(0)
+    assert not ev.wait(0.1)
+
+
+@pytest.mark.parametrize("call,exc", [
+    (lambda: wsevent.event_select(socket.socket(), wsevent.Event(), FD.QOS), wsevent.Error),
+    (lambda: wsevent.event_select(socket.socket(), wsevent.Event(), 1 << 12), ValueError),
+    (lambda: wsevent.event_select(socket.socket(), wsevent.Event(), "r"), TypeError),
+    (lambda: wsevent.event_select("s", wsevent.Event(), FD.READ), TypeError),
+    (lambda: wsevent.event_select(socket.socket(), None, FD.READ), TypeError),
+    (lambda: wsevent.event_select(__import__("os").pipe()[0], wsevent.Event(), FD.READ), wsevent.Error),
+    (lambda: wsevent.enum_network_events(socket.socket(), 5), TypeError),
+    (lambda: wsevent.timer_start(wsevent.Event(), -1), ValueError),
+    (lambda: wsevent.timer_start(wsevent.Event(), None), TypeError),
+    (lambda: wsevent.timer_start(wsevent.Event(), 1e9), OverflowError),
+    (lambda: wsevent.timer_cancel("t"), TypeError),
+], ids=["qos", "unknown-bit", "mask-type", "sock-type", "no-event", "pipe",
+        "event-type", "negative-due", "none-due", "huge-due", "cancel-type"])
+def test_network_and_timer_bad_inputs(call, exc):
+    with pytest.raises(exc):
+        call()
