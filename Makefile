@@ -33,7 +33,7 @@ BUSTED ?= /usr/bin/busted
 
 B = build
 CORE_SRC = $(wildcard core/src/*.c)
-CORE_HDR = $(wildcard core/include/*.h core/src/*.h)
+CORE_HDR = $(wildcard core/include/*.h core/include/wsevent/*.h core/src/*.h)
 CORE_OBJ = $(patsubst core/src/%.c,$(B)/obj/%.o,$(CORE_SRC))
 LIB_A = $(B)/libwsevent.a
 LIB_SO = $(B)/libwsevent.so
@@ -41,7 +41,7 @@ LIB_SO = $(B)/libwsevent.so
 CORE_TESTS = $(patsubst tests/core/%.c,$(B)/tests/%,$(wildcard tests/core/test_*.c))
 STRESS_OPS ?= 2000000
 
-.PHONY: all lib deps demo test check bench install clean providers \
+.PHONY: all lib deps demo test check bench install clean providers test-winsock \
   build-all test-all check-all bench-all demo-all \
   test-core test-stress check-tsan check-asan check-valgrind
 
@@ -85,7 +85,8 @@ $(LIB_A): $(CORE_OBJ)
 	ar rcs $@ $^
 
 $(LIB_SO): $(CORE_OBJ)
-	$(CC) -shared -Wl,-soname,libwsevent.so.1 -o $@ $^ $(LDLIBS_CORE)
+	$(CC) -shared -Wl,-soname,libwsevent.so.1 -o $@.1 $^ $(LDLIBS_CORE)
+	ln -sf libwsevent.so.1 $@
 
 # ---- C tests, demo, benchmarks -------------------------------------------
 
@@ -182,6 +183,7 @@ build-all: lib $(PY_EXT_STAMP) $(HELPER_SO) $(LUA_SO) $(LUA_HELPER_SO) providers
 # sanitizers (each a few seconds); make check runs them larger.
 test-all: build-all $(CORE_TESTS)
 	prove $(CORE_TESTS)
+	$(MAKE) --no-print-directory test-winsock
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-lua
 	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=300000
@@ -249,10 +251,13 @@ install: lib $(LUA_SO)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libwsevent.so.1
+	install -m 755 $(LIB_SO).1 $(DESTDIR)$(PREFIX)/lib/libwsevent.so.1
 	ln -sf libwsevent.so.1 $(DESTDIR)$(PREFIX)/lib/libwsevent.so
 	install -m 644 core/include/wsevent.h core/include/wsevent_provider.h \
 	  $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/include/wsevent
+	install -m 644 core/include/wsevent/winsock2.h core/include/wsevent/ws2tcpip.h \
+	  $(DESTDIR)$(PREFIX)/include/wsevent/
 	sed -e 's|@PREFIX@|$(PREFIX)|' core/wsevent.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/wsevent.pc
 	if [ -f $(LUA_SO) ]; then \
@@ -261,3 +266,17 @@ install: lib $(LUA_SO)
 
 clean:
 	rm -rf $(B) python/wsevent/*.so python/*.egg-info *.egg-info
+
+# ---- Winsock source compatibility ------------------------------------------
+# Winsock-style programs compiled unchanged against wsevent/winsock2.h and
+# linked with -lwsevent (the shared library, as a user would).
+
+WINSOCK_TESTS = $(patsubst tests/winsock/%.c,$(B)/winsock/%,$(wildcard tests/winsock/test_*.c))
+
+$(B)/winsock/%: tests/winsock/%.c tests/core/tap.h $(LIB_SO) $(wildcard core/include/wsevent/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -Icore/include/wsevent $(CFLAGS) -Wall -Wextra $< \
+	  -o $@ -L$(B) -lwsevent -lpthread -Wl,-rpath,$(CURDIR)/$(B)
+
+test-winsock: $(WINSOCK_TESTS)
+	prove $(WINSOCK_TESTS)

@@ -1,0 +1,183 @@
+/*
+ * winsock2.h: Winsock's event API on Linux, for code written against
+ * Windows to compile unchanged and link with -lwsevent.
+ *
+ *     cc app.c -I$(prefix)/include/wsevent -lwsevent -lpthread
+ *
+ * What is here: WSAEVENT and its calls (WSACreateEvent, WSACloseEvent,
+ * WSASetEvent, WSAResetEvent, WSAWaitForMultipleEvents), WSAEventSelect and
+ * WSAEnumNetworkEvents with WSANETWORKEVENTS and every FD_* / FD_*_BIT,
+ * WSAStartup/WSACleanup, WSAGetLastError/WSASetLastError (per thread),
+ * SOCKET, INVALID_SOCKET, SOCKET_ERROR, closesocket, the Windows types the
+ * calls use, and the error codes with their Windows values.  Return values
+ * and last errors are those Windows documents for each call, including
+ * WSAWaitForMultipleEvents' limit of WSA_MAXIMUM_WAIT_EVENTS (64).
+ *
+ * Differences: SOCKET is a Linux descriptor (an int); WSAEVENT is a
+ * pointer-sized wrapper of a wsevent handle; iErrorCode values are the
+ * WSAE* codes mapped from Linux errno values; README.md lists the rest.
+ */
+#ifndef WSEVENT_WINSOCK2_H
+#define WSEVENT_WINSOCK2_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Windows types ---- */
+typedef int BOOL;
+typedef uint8_t BYTE;
+typedef uint16_t WORD;
+typedef uint32_t DWORD;
+typedef int INT;
+typedef long LONG;
+typedef DWORD *LPDWORD;
+#ifndef TRUE
+#define TRUE 1
+#endif
+#ifndef FALSE
+#define FALSE 0
+#endif
+#define MAKEWORD(low, high) ((WORD)(((BYTE)(low)) | ((WORD)((BYTE)(high))) << 8))
+#define LOBYTE(w) ((BYTE)((w) & 0xff))
+#define HIBYTE(w) ((BYTE)(((w) >> 8) & 0xff))
+
+typedef int SOCKET;
+#define INVALID_SOCKET (-1)
+#define SOCKET_ERROR (-1)
+#define closesocket(s) close(s)
+
+typedef struct wsevent_winsock_event *WSAEVENT;
+typedef WSAEVENT *LPWSAEVENT;
+#define WSA_INVALID_EVENT ((WSAEVENT)NULL)
+#define WSA_MAXIMUM_WAIT_EVENTS 64
+#define WSA_INFINITE 0xFFFFFFFFu
+#define WSA_WAIT_EVENT_0 0u
+#define WSA_WAIT_IO_COMPLETION 0xC0u
+#define WSA_WAIT_TIMEOUT 0x102u
+#define WSA_WAIT_FAILED 0xFFFFFFFFu
+
+/* ---- WSAStartup ---- */
+#define WSADESCRIPTION_LEN 256
+#define WSASYS_STATUS_LEN 128
+typedef struct WSAData {
+  WORD wVersion;
+  WORD wHighVersion;
+  unsigned short iMaxSockets;
+  unsigned short iMaxUdpDg;
+  char *lpVendorInfo;
+  char szDescription[WSADESCRIPTION_LEN + 1];
+  char szSystemStatus[WSASYS_STATUS_LEN + 1];
+} WSADATA, *LPWSADATA;
+
+/* ---- network events ---- */
+#define FD_READ_BIT 0
+#define FD_READ (1 << FD_READ_BIT)
+#define FD_WRITE_BIT 1
+#define FD_WRITE (1 << FD_WRITE_BIT)
+#define FD_OOB_BIT 2
+#define FD_OOB (1 << FD_OOB_BIT)
+#define FD_ACCEPT_BIT 3
+#define FD_ACCEPT (1 << FD_ACCEPT_BIT)
+#define FD_CONNECT_BIT 4
+#define FD_CONNECT (1 << FD_CONNECT_BIT)
+#define FD_CLOSE_BIT 5
+#define FD_CLOSE (1 << FD_CLOSE_BIT)
+#define FD_QOS_BIT 6
+#define FD_QOS (1 << FD_QOS_BIT)
+#define FD_GROUP_QOS_BIT 7
+#define FD_GROUP_QOS (1 << FD_GROUP_QOS_BIT)
+#define FD_ROUTING_INTERFACE_CHANGE_BIT 8
+#define FD_ROUTING_INTERFACE_CHANGE (1 << FD_ROUTING_INTERFACE_CHANGE_BIT)
+#define FD_ADDRESS_LIST_CHANGE_BIT 9
+#define FD_ADDRESS_LIST_CHANGE (1 << FD_ADDRESS_LIST_CHANGE_BIT)
+#define FD_MAX_EVENTS 10
+#define FD_ALL_EVENTS ((1 << FD_MAX_EVENTS) - 1)
+
+typedef struct _WSANETWORKEVENTS {
+  long lNetworkEvents;
+  int iErrorCode[FD_MAX_EVENTS];
+} WSANETWORKEVENTS, *LPWSANETWORKEVENTS;
+
+/* ---- error codes, with their Windows values ---- */
+#define WSA_INVALID_HANDLE 6
+#define WSA_NOT_ENOUGH_MEMORY 8
+#define WSA_INVALID_PARAMETER 87
+#define WSA_OPERATION_ABORTED 995
+#define WSA_IO_INCOMPLETE 996
+#define WSA_IO_PENDING 997
+#define WSABASEERR 10000
+#define WSAEINTR 10004
+#define WSAEBADF 10009
+#define WSAEACCES 10013
+#define WSAEFAULT 10014
+#define WSAEINVAL 10022
+#define WSAEMFILE 10024
+#define WSAEWOULDBLOCK 10035
+#define WSAEINPROGRESS 10036
+#define WSAEALREADY 10037
+#define WSAENOTSOCK 10038
+#define WSAEDESTADDRREQ 10039
+#define WSAEMSGSIZE 10040
+#define WSAEPROTOTYPE 10041
+#define WSAENOPROTOOPT 10042
+#define WSAEPROTONOSUPPORT 10043
+#define WSAESOCKTNOSUPPORT 10044
+#define WSAEOPNOTSUPP 10045
+#define WSAEPFNOSUPPORT 10046
+#define WSAEAFNOSUPPORT 10047
+#define WSAEADDRINUSE 10048
+#define WSAEADDRNOTAVAIL 10049
+#define WSAENETDOWN 10050
+#define WSAENETUNREACH 10051
+#define WSAENETRESET 10052
+#define WSAECONNABORTED 10053
+#define WSAECONNRESET 10054
+#define WSAENOBUFS 10055
+#define WSAEISCONN 10056
+#define WSAENOTCONN 10057
+#define WSAESHUTDOWN 10058
+#define WSAETOOMANYREFS 10059
+#define WSAETIMEDOUT 10060
+#define WSAECONNREFUSED 10061
+#define WSAELOOP 10062
+#define WSAENAMETOOLONG 10063
+#define WSAEHOSTDOWN 10064
+#define WSAEHOSTUNREACH 10065
+#define WSASYSNOTREADY 10091
+#define WSAVERNOTSUPPORTED 10092
+#define WSANOTINITIALISED 10093
+
+#ifndef WSEVENT_EXTERN
+#define WSEVENT_EXTERN extern
+#endif
+
+WSEVENT_EXTERN int WSAStartup(WORD wVersionRequested, LPWSADATA lpWSAData);
+WSEVENT_EXTERN int WSACleanup(void);
+WSEVENT_EXTERN int WSAGetLastError(void);
+WSEVENT_EXTERN void WSASetLastError(int iError);
+
+WSEVENT_EXTERN WSAEVENT WSACreateEvent(void);
+WSEVENT_EXTERN BOOL WSACloseEvent(WSAEVENT hEvent);
+WSEVENT_EXTERN BOOL WSASetEvent(WSAEVENT hEvent);
+WSEVENT_EXTERN BOOL WSAResetEvent(WSAEVENT hEvent);
+WSEVENT_EXTERN DWORD WSAWaitForMultipleEvents(DWORD cEvents,
+                                              const WSAEVENT *lphEvents,
+                                              BOOL fWaitAll, DWORD dwTimeout,
+                                              BOOL fAlertable);
+WSEVENT_EXTERN int WSAEventSelect(SOCKET s, WSAEVENT hEventObject,
+                                  long lNetworkEvents);
+WSEVENT_EXTERN int WSAEnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
+                                        LPWSANETWORKEVENTS lpNetworkEvents);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WSEVENT_WINSOCK2_H */
