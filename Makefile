@@ -41,7 +41,7 @@ LIB_SO = $(B)/libwsevent.so
 CORE_TESTS = $(patsubst tests/core/%.c,$(B)/tests/%,$(wildcard tests/core/test_*.c))
 STRESS_OPS ?= 2000000
 
-.PHONY: all lib deps demo test check bench install clean providers test-winsock \
+.PHONY: all lib deps demo test check bench install clean providers test-winsock fuzz check-python-asan check-lua-asan \
   build-all test-all check-all bench-all demo-all \
   test-core test-stress check-tsan check-asan check-valgrind
 
@@ -179,14 +179,16 @@ providers: $(PROVIDER_PY) $(PROVIDER_LUA)
 
 build-all: lib $(PY_EXT_STAMP) $(HELPER_SO) $(LUA_SO) $(LUA_HELPER_SO) providers
 
-# CI sizes: the stress test at STRESS_OPS plain, and smaller under the
-# sanitizers (each a few seconds); make check runs them larger.
+# Everything, at sizes that fit CI (a few minutes in all): the functional
+# suites, then the sanitizers, valgrind, sanitized language suites, fuzzing.
+# make check runs the same at full size.
+SUITES = test-winsock test-python test-lua
+HARDENING = check-tsan check-asan check-valgrind check-python-asan check-lua-asan fuzz
+
 test-all: build-all $(CORE_TESTS)
 	prove $(CORE_TESTS)
-	$(MAKE) --no-print-directory test-winsock
-	$(MAKE) --no-print-directory test-python
-	$(MAKE) --no-print-directory test-lua
-	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=300000
+	$(MAKE) --no-print-directory $(SUITES)
+	$(MAKE) --no-print-directory $(HARDENING) STRESS_OPS=300000 FUZZ_SECONDS=20
 
 demo-all: $(B)/demo build-all
 	@$(B)/demo
@@ -222,17 +224,18 @@ endef
 check-tsan:
 	$(call san_build,tsan,-fsanitize=thread)
 	WSEVENT_TEST_TIMEOUT=300 WSEVENT_STRESS_OPS=$(STRESS_OPS) \
-	  TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/core/tsan.supp" prove $(B)/tsan/test_*
+	  TSAN_OPTIONS="halt_on_error=1 allocator_may_return_null=1 suppressions=$(CURDIR)/tests/core/tsan.supp" prove $(B)/tsan/test_*
 
 check-asan:
 	$(call san_build,asan,-fsanitize=address$(comma)undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 	WSEVENT_TEST_TIMEOUT=300 WSEVENT_STRESS_OPS=$(STRESS_OPS) \
-	  ASAN_OPTIONS=detect_leaks=1 prove $(B)/asan/test_*
+	  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 prove $(B)/asan/test_*
 
-check-valgrind: $(CORE_TESTS)
-	for t in $(CORE_TESTS); do \
+check-valgrind: $(CORE_TESTS) $(WINSOCK_TESTS)
+	for t in $(CORE_TESTS) $(WINSOCK_TESTS); do \
 	  WSEVENT_TEST_TIMEOUT=600 WSEVENT_STRESS_OPS=20000 valgrind -q \
 	    --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	    --show-possibly-lost=no \
 	    --trace-children=yes $$t >/dev/null || { echo "valgrind: $$t"; exit 1; }; \
 	done
 
@@ -240,10 +243,8 @@ comma = ,
 
 check-all: build-all $(CORE_TESTS)
 	prove $(CORE_TESTS)
-	$(MAKE) --no-print-directory test-python
-	$(MAKE) --no-print-directory test-lua
-	$(MAKE) --no-print-directory check-tsan check-asan STRESS_OPS=10000000
-	$(MAKE) --no-print-directory check-valgrind
+	$(MAKE) --no-print-directory $(SUITES)
+	$(MAKE) --no-print-directory $(HARDENING) STRESS_OPS=10000000 FUZZ_SECONDS=120
 
 # ---- install -------------------------------------------------------------
 
@@ -280,3 +281,43 @@ $(B)/winsock/%: tests/winsock/%.c tests/core/tap.h $(LIB_SO) $(wildcard core/inc
 
 test-winsock: $(WINSOCK_TESTS)
 	prove $(WINSOCK_TESTS)
+
+# ---- fuzzing (clang's libFuzzer) and sanitized language suites ---------------
+
+FUZZ_SECONDS ?= 30
+FUZZ_BIN = $(B)/fuzz/fuzz_api
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_RUNTIME = $(shell $(CC) -print-file-name=libasan.so)
+
+$(FUZZ_BIN): tests/fuzz/fuzz_api.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(@D)
+	clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -Icore/include tests/fuzz/fuzz_api.c $(CORE_SRC) -o $@ -lpthread
+
+# New inputs go to build/fuzz/corpus; tests/fuzz/corpus is the seed corpus.
+# The log goes to a file so that a crash keeps its exit status.
+fuzz: $(FUZZ_BIN)
+	@mkdir -p $(B)/fuzz/corpus
+	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  $(B)/fuzz/corpus tests/fuzz/corpus > $(B)/fuzz/log 2>&1; r=$$?; \
+	  grep -E '^(Done|stat::number_of_executed_units)' $(B)/fuzz/log; \
+	  if [ $$r != 0 ]; then tail -n 60 $(B)/fuzz/log; fi; exit $$r
+
+$(B)/python-asan.stamp: $(PY_SRC)
+	CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(PYTHON) setup.py -q \
+	  build_py -d $(B)/python-asan build_ext -b $(B)/python-asan -t $(B)/python-asan-temp
+	@touch $@
+
+check-python-asan: $(B)/python-asan.stamp $(HELPER_SO) $(PROVIDER_PY)
+	LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0 \
+	  PYTHONPATH=$(B)/python-asan:$(B)/swig/py $(PYTHON) -m pytest -q -p no:cacheprovider tests/python
+
+$(B)/lua-asan/wsevent.so: lua/wsevent.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) -O1 -g $(SAN_FLAGS) -shared -fPIC \
+	  -fvisibility=hidden lua/wsevent.c $(CORE_SRC) -o $@ -lpthread
+
+check-lua-asan: $(B)/lua-asan/wsevent.so $(LUA_HELPER_SO) $(PROVIDER_LUA)
+	LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0 \
+	  LUA_CPATH='$(B)/lua-asan/?.so;$(B)/lua-test/?.so;$(B)/swig/lua/?.so;;' \
+	  LUA_PATH='tests/lua/?.lua;;' $(LUA) $(BUSTED) --lua=$(LUA) --pattern=^test_ -o utfTerminal tests/lua

@@ -24,7 +24,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+/* The kernel's struct tcp_info (glibc's lacks tcpi_segs_in/out). */
+#include <linux/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@
 #include "reactor.h"
 
 #define GEN_MASK 0xFFFFFFu
+/* TCP states, as TCP_INFO reports them (stable kernel ABI). */
+enum { STATE_SYN_SENT = 2, STATE_CLOSE = 7 };
 #define WINDOWS_ONLY                                                          \
   (WSEVENT_FD_QOS | WSEVENT_FD_GROUP_QOS |                                    \
    WSEVENT_FD_ROUTING_INTERFACE_CHANGE | WSEVENT_FD_ADDRESS_LIST_CHANGE)
@@ -68,13 +71,11 @@ static int getint(int fd, int level, int name) {
   return v;
 }
 
-/* TCP_INFO's state, or -1 for a socket that is not TCP. */
-static int tcp_state(int fd) {
-  struct tcp_info info;
-  socklen_t len = sizeof info;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0)
-    return -1;
-  return info.tcpi_state;
+/* TCP_INFO, or false for a socket that is not TCP. */
+static bool tcp_info(int fd, struct tcp_info *info) {
+  socklen_t len = sizeof *info;
+  memset(info, 0, sizeof *info);
+  return getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &len) == 0;
 }
 
 static bool has_peer(int fd) {
@@ -140,6 +141,8 @@ static void evaluate(int fd, struct sock *s, bool write_edge, bool at_select,
     return;
   }
   if (!s->connected) {
+    struct tcp_info info;
+    bool tcp = tcp_info(fd, &info);
     if (r & POLLERR) {
       int err = getint(fd, SOL_SOCKET, SO_ERROR);
       if (err > 0) {
@@ -147,7 +150,14 @@ static void evaluate(int fd, struct sock *s, bool write_edge, bool at_select,
         return;
       }
     }
-    if (tcp_state(fd) == TCP_SYN_SENT || !has_peer(fd))
+    if (tcp && info.tcpi_state == STATE_CLOSE && info.tcpi_segs_out > 0) {
+      /* A connect that failed, whose SO_ERROR the application read first
+       * (luasocket's blocking connect does): an answer means a reset. */
+      post_once(s, WSEVENT_FD_CONNECT_BIT,
+                info.tcpi_segs_in > 0 ? ECONNREFUSED : ETIMEDOUT);
+      return;
+    }
+    if ((tcp && info.tcpi_state == STATE_SYN_SENT) || !has_peer(fd))
       return; /* in progress, or not connecting at all */
     s->connected = true;
     if (!at_select)

@@ -168,6 +168,30 @@ TEST(test_refused_connect_posts_connect_with_the_error) {
   close(c);
 }
 
+TEST(test_refused_connect_is_reported_even_if_the_app_read_so_error_first) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int port, l = listener(&port);
+  close(l);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(c, ev, WSEVENT_FD_CONNECT), WSEVENT_OK);
+  /* Hold the reactor back while the connect fails and the application
+   * consumes SO_ERROR itself, as luasocket's blocking connect does. */
+  ASSERT_EQ(wsevent_event_select(c, ev, 0), WSEVENT_OK);
+  connect_to(c, port);
+  usleep(20000);
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len);
+  ASSERT(err == ECONNREFUSED || err == 0);
+  ASSERT_EQ(wsevent_event_select(c, ev, WSEVENT_FD_CONNECT), WSEVENT_OK);
+  /* Selected after the failure: the condition holds, so it is recorded. */
+  ASSERT_EQ(poll_events(c, ev, &ne), WSEVENT_FD_CONNECT);
+  ASSERT_EQ(ne.error_code[WSEVENT_FD_CONNECT_BIT], ECONNREFUSED);
+  close(c);
+}
+
 /* ---- read, write, oob, close ---- */
 
 TEST(test_unread_data_after_enumeration_is_posted_again) {
