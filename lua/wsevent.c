@@ -79,6 +79,15 @@ static double monotonic(void) {
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* The next wait's timeout: what is left until the deadline, rounded up,
+ * in chunks short of WSEVENT_INFINITE (longer waits loop). */
+static uint32_t chunk_ms(int infinite, double deadline) {
+  if (infinite)
+    return WSEVENT_INFINITE;
+  double want = ceil((deadline - monotonic()) * 1000.0);
+  return want <= 0 ? 0 : want > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)want;
+}
+
 /* ---- completion routines ---- */
 
 /*
@@ -171,12 +180,7 @@ static int wait_handles(lua_State *L, const wsevent_t *h, size_t n,
   if (wsevent_thread_set_data(L, &previous) != WSEVENT_OK)
     return WSEVENT_ENOMEM;
   for (;;) {
-    uint32_t ms = WSEVENT_INFINITE;
-    if (!infinite) {
-      double remaining = deadline - monotonic();
-      double want = remaining <= 0 ? 0 : ceil(remaining * 1000.0);
-      ms = want > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)want;
-    }
+    uint32_t ms = chunk_ms(infinite, deadline);
     r = wsevent_wait_multiple(h, n, flags | WSEVENT_INTERRUPTIBLE, ms, index);
     if (r == WSEVENT_INTERRUPTED) {
       wsevent_thread_set_data(previous, NULL);
@@ -451,12 +455,7 @@ static int l_sleep(lua_State *L) {
   int r;
   wsevent_thread_set_data(L, &previous);
   for (;;) {
-    uint32_t ms = WSEVENT_INFINITE;
-    if (!infinite) {
-      double remaining = deadline - monotonic();
-      double want = remaining <= 0 ? 0 : ceil(remaining * 1000.0);
-      ms = want > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)want;
-    }
+    uint32_t ms = chunk_ms(infinite, deadline);
     r = wsevent_sleep(ms, WSEVENT_INTERRUPTIBLE | (alertable ? WSEVENT_ALERTABLE : 0));
     if (r == WSEVENT_INTERRUPTED) {
       wsevent_thread_set_data(previous, NULL);

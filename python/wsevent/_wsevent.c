@@ -128,6 +128,15 @@ static double monotonic(void) {
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* The next wait's timeout: what is left until the deadline, rounded up,
+ * in chunks short of WSEVENT_INFINITE (longer waits loop). */
+static uint32_t chunk_ms(int infinite, double deadline) {
+  if (infinite)
+    return WSEVENT_INFINITE;
+  double want = ceil((deadline - monotonic()) * 1000.0);
+  return want <= 0 ? 0 : want > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)want;
+}
+
 /* ---- completion routines queued from Python ---- */
 
 /*
@@ -191,16 +200,7 @@ static int wait_handles(const wsevent_t *h, size_t n, unsigned flags,
   if (!infinite)
     deadline = monotonic() + seconds;
   for (;;) {
-    uint32_t ms = WSEVENT_INFINITE;
-    if (!infinite) {
-      double remaining = deadline - monotonic();
-      if (remaining <= 0) {
-        r = WSEVENT_TIMEOUT;
-        break;
-      }
-      double want = ceil(remaining * 1000.0);
-      ms = want > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)want;
-    }
+    uint32_t ms = chunk_ms(infinite, deadline); /* 0 once past: a last poll */
     Py_BEGIN_ALLOW_THREADS
     r = wsevent_wait_multiple(h, n, flags | WSEVENT_INTERRUPTIBLE, ms, index);
     Py_END_ALLOW_THREADS
@@ -707,12 +707,7 @@ static PyObject *mod_sleep(PyObject *module, PyObject *args, PyObject *kw) {
   unsigned flags = WSEVENT_INTERRUPTIBLE | (alertable ? WSEVENT_ALERTABLE : 0);
   int r;
   for (;;) {
-    uint32_t ms = WSEVENT_INFINITE;
-    if (!infinite) {
-      double remaining = deadline - monotonic();
-      double want = remaining <= 0 ? 0 : ceil(remaining * 1000.0);
-      ms = want > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)want;
-    }
+    uint32_t ms = chunk_ms(infinite, deadline);
     Py_BEGIN_ALLOW_THREADS
     r = wsevent_sleep(ms, flags);
     Py_END_ALLOW_THREADS
