@@ -37,12 +37,12 @@ int wsevent_create(wsevent_t *out, unsigned flags) {
   if (r != WSEVENT_OK)
     return r;
 
-  struct wse_event *ev = (struct wse_event *)s;
-  /* The waiter list is already empty (a close unlinks every waiter before
-   * the slot is freed, and new chunks are zeroed): only the descriptor
-   * field needs a value, -1, which a reused slot already holds. */
-  ev->fd = -1;
-  ev->fd_readable = false;
+  /* Nothing else to initialise, and nothing may be written here without
+   * the lock: the waiter list is empty (a close unlinks every waiter before
+   * the slot is freed; new chunks are zeroed), and the fd fields mean
+   * something only while WSE_HAS_FD is set, by wsevent_fd under the lock.
+   * A locked operation that validated the slot's previous event may still
+   * be reading them. */
   uint64_t state = (uint64_t)gen << 32;
   if (!(flags & WSEVENT_AUTO_RESET))
     state |= WSE_MANUAL;
@@ -78,8 +78,9 @@ int wsevent_close(wsevent_t h) {
       size_t index = (size_t)(e - e->waiter->entries);
       wse_satisfy(e->waiter, WSEVENT_ECLOSED, index, true);
     }
-    if (ev->fd >= 0) {
-      /* Closed under the lock: nobody can write to a reused number. */
+    if (old & WSE_HAS_FD) {
+      /* Closed under the lock: nobody can write to a reused number.  No
+       * descriptor can be added once CLOSED is set, so `old` is exact. */
       close(ev->fd);
       ev->fd = -1;
     }
@@ -206,9 +207,10 @@ int wsevent_get_flags(wsevent_t h, unsigned *flags) {
 }
 
 void wse_sync_fd(struct wse_event *ev) {
-  if (ev->fd < 0)
-    return;
-  bool signaled = atomic_load(&ev->slot.state) & WSE_SIGNALED;
+  uint64_t state = atomic_load(&ev->slot.state);
+  if (!(state & WSE_HAS_FD))
+    return; /* ev->fd means nothing without it */
+  bool signaled = state & WSE_SIGNALED;
   if (signaled == ev->fd_readable)
     return;
   uint64_t value = 1;

@@ -36,8 +36,7 @@ void wse_event_after_fork(struct wse_slot *s) {
   ev->watchers = 0;
   ev->pending_next = NULL;
   atomic_store(&ev->queued, 0);
-  /* Only HAS_FD vouches for the fd field: a slot caught half-way through
-   * wsevent_create has not initialised it yet. */
+  /* Only HAS_FD vouches for the fd field. */
   if (atomic_load(&s->state) & WSE_HAS_FD) {
     close(ev->fd);
     ev->fd = -1;

@@ -126,8 +126,8 @@ struct wse_event {
   /* Under the dispatcher lock: */
   struct wse_entry *head, *tail; /* waiters, oldest first */
   uint32_t watchers;             /* entries linked (WATCHED iff > 0) */
-  int fd;                        /* eventfd or -1 */
-  bool fd_readable;              /* what the eventfd shows now */
+  int fd;                        /* the eventfd, valid while WSE_HAS_FD */
+  bool fd_readable;              /* what the eventfd shows now (same) */
   /* The signal-safe set's queue (lock-free push, drained by lock holder) */
   struct wse_event *pending_next;
   _Atomic uint32_t queued;

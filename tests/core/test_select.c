@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -50,6 +51,12 @@ static long next_events(int fd, wsevent_t ev, struct wsevent_network_events *ne)
 static long poll_events(int fd, wsevent_t ev, struct wsevent_network_events *ne) {
   ASSERT_EQ(wsevent_enum_network_events(fd, ev, ne), WSEVENT_OK);
   return ne->network_events;
+}
+
+/* Block (5 s at most) until fd shows `events`, instead of sleeping. */
+static int wait_ready(int fd, short events) {
+  struct pollfd p = {.fd = fd, .events = events};
+  return poll(&p, 1, 5000);
 }
 
 static int unread(int fd) {
@@ -122,7 +129,7 @@ TEST(test_condition_that_already_holds_is_recorded_at_select) {
   int port, l = listener(&port);
   int c = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_EQ(connect_to(c, port), 0);
-  usleep(10000);
+  ASSERT_EQ(wait_ready(l, POLLIN), 1); /* the connection waits in the queue */
   ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
   ASSERT_EQ(wsevent_event_select(l, ev, WSEVENT_FD_ACCEPT), WSEVENT_OK);
   ASSERT_EQ(wsevent_is_set(ev), 1); /* at once, as Winsock does */
@@ -180,7 +187,7 @@ TEST(test_refused_connect_is_reported_even_if_the_app_read_so_error_first) {
    * consumes SO_ERROR itself, as luasocket's blocking connect does. */
   ASSERT_EQ(wsevent_event_select(c, ev, 0), WSEVENT_OK);
   connect_to(c, port);
-  usleep(20000);
+  ASSERT_EQ(wait_ready(c, POLLOUT), 1); /* the connect has failed */
   int err = 0;
   socklen_t len = sizeof err;
   getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len);
