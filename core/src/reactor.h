@@ -31,8 +31,6 @@ WSE_HIDDEN void wse_reactor_take_write_edges(void);
 WSE_HIDDEN uint64_t wse_ticket(enum wse_ticket_kind kind, uint32_t slot,
                                uint32_t gen);
 WSE_HIDDEN int wse_errno_code(int err);
-/* Bytes of bookkeeping per selected socket (for the benchmark). */
-WSE_HIDDEN size_t wse_select_entry_size(void);
 
 /* Called by the reactor thread under the mutex. */
 WSE_HIDDEN void wse_select_ready(uint32_t fd, uint32_t gen, uint32_t events,

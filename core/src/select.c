@@ -61,8 +61,6 @@ struct sock {
 static struct sock *socks; /* indexed by descriptor */
 static int n_socks;
 
-size_t wse_select_entry_size(void) { return sizeof(struct sock); }
-
 static int getint(int fd, int level, int name) {
   int v = 0;
   socklen_t len = sizeof v;

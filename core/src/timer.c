@@ -47,7 +47,7 @@ void wse_timer_ready(uint32_t slot, uint32_t gen) {
     stop(t);
 }
 
-static int ms_to_its(uint32_t due_ms, uint32_t period_ms, struct itimerspec *its) {
+static void ms_to_its(uint32_t due_ms, uint32_t period_ms, struct itimerspec *its) {
   memset(its, 0, sizeof *its);
   its->it_value.tv_sec = due_ms / 1000;
   its->it_value.tv_nsec = (long)(due_ms % 1000) * 1000000L;
@@ -55,7 +55,6 @@ static int ms_to_its(uint32_t due_ms, uint32_t period_ms, struct itimerspec *its
     its->it_value.tv_nsec = 1; /* 0 would disarm: fire at once instead */
   its->it_interval.tv_sec = period_ms / 1000;
   its->it_interval.tv_nsec = (long)(period_ms % 1000) * 1000000L;
-  return 0;
 }
 
 int wsevent_timer_start(wsevent_t event, uint32_t due_ms, uint32_t period_ms,

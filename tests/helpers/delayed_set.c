@@ -32,39 +32,41 @@ static void *worker(void *p) {
   return NULL;
 }
 
-/* Set `event` `count` times, `delay_ms` apart, from a new C thread.
- * If result is not NULL the last upcall's code is stored there. */
-int delayed_set(const struct wsevent_upcalls *up, uint64_t event,
-                unsigned delay_ms, unsigned count, int *result) {
-  if (up == NULL || up->iVersion < 1)
-    return -1;
-  struct job *j = malloc(sizeof *j);
-  if (j == NULL)
-    return -1;
-  *j = (struct job){up, event, delay_ms, count, result, 0};
+/* Run fn(job) on a new detached thread; frees job if that fails. */
+static int spawn(void *(*fn)(void *), void *job) {
   pthread_t t;
-  if (pthread_create(&t, NULL, worker, j) != 0) {
-    free(j);
+  if (job == NULL)
+    return -1;
+  if (pthread_create(&t, NULL, fn, job) != 0) {
+    free(job);
     return -1;
   }
   pthread_detach(t);
   return 0;
 }
 
+static int start_job(const struct wsevent_upcalls *up, uint64_t event,
+                     unsigned delay_ms, unsigned count, int *result,
+                     int close) {
+  if (up == NULL || up->iVersion < 1)
+    return -1;
+  struct job *j = malloc(sizeof *j);
+  if (j != NULL)
+    *j = (struct job){up, event, delay_ms, count, result, close};
+  return spawn(worker, j);
+}
+
+/* Set `event` `count` times, `delay_ms` apart, from a new C thread.
+ * If result is not NULL the last upcall's code is stored there. */
+int delayed_set(const struct wsevent_upcalls *up, uint64_t event,
+                unsigned delay_ms, unsigned count, int *result) {
+  return start_job(up, event, delay_ms, count, result, 0);
+}
+
 /* Close `event` from a new C thread after `delay_ms`. */
 int delayed_close(const struct wsevent_upcalls *up, uint64_t event,
                   unsigned delay_ms) {
-  struct job *j = malloc(sizeof *j);
-  if (j == NULL)
-    return -1;
-  *j = (struct job){up, event, delay_ms, 1, NULL, 1};
-  pthread_t t;
-  if (pthread_create(&t, NULL, worker, j) != 0) {
-    free(j);
-    return -1;
-  }
-  pthread_detach(t);
-  return 0;
+  return start_job(up, event, delay_ms, 1, NULL, 1);
 }
 
 /* Call an upcall synchronously from C (for handle checks). */
@@ -96,14 +98,7 @@ static void *queue_worker(void *p) {
 int queue_later(const struct wsevent_upcalls *up, wsevent_thread_t thread,
                 wsevent_completion_fn fn, void *context, unsigned delay_ms) {
   struct queue_job *j = malloc(sizeof *j);
-  if (j == NULL)
-    return -1;
-  *j = (struct queue_job){up, thread, fn, context, delay_ms};
-  pthread_t t;
-  if (pthread_create(&t, NULL, queue_worker, j) != 0) {
-    free(j);
-    return -1;
-  }
-  pthread_detach(t);
-  return 0;
+  if (j != NULL)
+    *j = (struct queue_job){up, thread, fn, context, delay_ms};
+  return spawn(queue_worker, j);
 }
