@@ -2,12 +2,18 @@
 #
 #   make demo     set up what is missing, build, run the demo transcript
 #   make test     set up what is missing, build, run every test (CI runs it)
-#   make check    make test, plus sanitizers, valgrind and longer stress
+#   make check    make test at full size: long stress, longer fuzzing
 #   make bench    the benchmark table
 #   make install  PREFIX=/usr/local DESTDIR=
 #
 # The public targets first run `deps` (apt-get installs what is missing),
 # then call make again so that probes for Python and Lua see the result.
+#
+# One core per process: everything links the one shared library,
+# libwsevent.so.1 (the Python package ships its own build of it with the
+# same soname, which the dynamic linker loads once per process).
+
+# ---- configuration ---------------------------------------------------------
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -16,6 +22,7 @@ CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes
 CPPFLAGS_CORE = -std=c11 -D_GNU_SOURCE -Icore/include
 LDLIBS_CORE = -lpthread
+EXPORT = '-DWSEVENT_EXTERN=extern __attribute__((visibility("default")))'
 
 APT_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev swig \
   python3-dev python3-pytest python3-setuptools python3-wheel lua-busted \
@@ -27,27 +34,71 @@ PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
   $$p -c 'import os, sys, sysconfig, pytest; \
 sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
   >/dev/null 2>&1 && { command -v $$p; break; }; done)
+PY_INCLUDE = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
 LUA ?= lua5.4
 LUA_CFLAGS ?= $(shell pkg-config --cflags lua5.4 2>/dev/null)
 BUSTED ?= /usr/bin/busted
+SWIG ?= swig
+LUA_CMOD_DIR ?= $(shell pkg-config --define-variable=prefix=$(PREFIX) \
+  --variable=INSTALL_CMOD lua5.4 2>/dev/null)
 
 B = build
-CORE_SRC = $(wildcard core/src/*.c)
-CORE_HDR = $(wildcard core/include/*.h core/include/wsevent/*.h core/src/*.h)
+
+# The layers of the library: the event core, the socket provider (which
+# reaches the core only through the upcall table), the Winsock shim (its
+# own library, outside the Python and Lua builds).
+EVENT_SRC = $(wildcard core/src/event/*.c)
+NET_SRC = $(wildcard core/src/net/*.c)
+CORE_SRC = $(EVENT_SRC) $(NET_SRC)
+WINSOCK_SRC = $(wildcard core/src/winsock/*.c)
+CORE_HDR = $(wildcard core/include/*.h core/include/wsevent/*.h core/src/*/*.h)
 CORE_OBJ = $(patsubst core/src/%.c,$(B)/obj/%.o,$(CORE_SRC))
+WINSOCK_OBJ = $(patsubst core/src/%.c,$(B)/obj/%.o,$(WINSOCK_SRC))
+
+LIB_SO = $(B)/libwsevent.so.1
+WINSOCK_SO = $(B)/libwsevent-winsock.so.1
+# For white-box C tests only (never installed: a static copy in a program
+# that also loads the shared one would be a second core).
 LIB_A = $(B)/libwsevent.a
-LIB_SO = $(B)/libwsevent.so
+# Link with the build tree's library, found again at run time.
+LINK_CORE = -L$(B) -l:libwsevent.so.1 -Wl,-rpath,$(CURDIR)/$(B)
 
-CORE_TESTS = $(patsubst tests/core/%.c,$(B)/tests/%,$(wildcard tests/core/test_*.c))
+C_TEST_SRC = $(wildcard tests/event/test_*.c tests/net/test_*.c)
+C_TESTS = $(patsubst tests/%.c,$(B)/tests/%,$(C_TEST_SRC))
+WINSOCK_TESTS = $(patsubst tests/winsock/%.c,$(B)/winsock/%,$(wildcard tests/winsock/test_*.c))
 STRESS_OPS ?= 2000000
+FUZZ_SECONDS ?= 30
 
-.PHONY: all lib deps demo test check bench install clean providers test-winsock fuzz check-python-asan check-lua-asan \
-  build-all test-all check-all bench-all demo-all \
-  test-core test-stress check-tsan check-asan check-valgrind
+PY_EXT_STAMP = $(B)/python.stamp
+PY_SRC = setup.py $(wildcard python/wsevent/*.c python/wsevent/*.h) $(CORE_SRC) $(CORE_HDR)
+HELPER_SO = $(B)/helpers/libdelayed_set.so
+
+LUA_SRC = $(wildcard lua/*.c)
+LUA_HDR = $(wildcard lua/*.h)
+LUA_SO = $(B)/lua/wsevent.so
+LUA_HELPER_SO = $(B)/lua-test/testhelper.so
+LUA_PATHS = LUA_CPATH='$(B)/lua/?.so;$(B)/lua-test/?.so;$(B)/swig/lua/?.so;;' \
+  LUA_PATH='tests/lua/?.lua;;'
+
+SWIG_DEPS = bindings/wsevent.i bindings/sample/device.i bindings/sample/device.h $(CORE_HDR)
+PROVIDER_PY = $(B)/swig/py/_device.so
+PROVIDER_LUA = $(B)/swig/lua/device.so
+PROVIDER_CFLAGS = $(CPPFLAGS_CORE) -Ibindings/sample $(CFLAGS) -fPIC -shared \
+  -fvisibility=hidden -Wno-unused-parameter
+
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_RUNTIME = $(shell $(CC) -print-file-name=libasan.so)
+FUZZ_BIN = $(B)/fuzz/fuzz_api
+comma = ,
+
+.PHONY: all lib deps demo test check bench install clean providers \
+  build-all test-all check-all demo-all bench-all test-c test-stress \
+  test-winsock test-python test-lua check-tsan check-asan check-valgrind \
+  check-python-asan check-lua-asan fuzz
 
 all: lib
 
-lib: $(LIB_A) $(LIB_SO)
+lib: $(LIB_SO) $(WINSOCK_SO)
 
 # ---- set-up -------------------------------------------------------------
 
@@ -72,49 +123,63 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory bench-all
 
-# ---- the C library ------------------------------------------------------
+# ---- the C libraries --------------------------------------------------------
 
 $(B)/obj/%.o: core/src/%.c $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
-	  '-DWSEVENT_EXTERN=extern __attribute__((visibility("default")))' \
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden $(EXPORT) \
 	  -c $< -o $@
+
+# -z nodelete: a host that unloads the Lua or Python module (lua_close)
+# must not unload the core under the threads it serves.
+$(LIB_SO): $(CORE_OBJ)
+	$(CC) -shared -Wl,-soname,libwsevent.so.1 -Wl,-z,nodelete -o $@ $^ $(LDLIBS_CORE)
+	ln -sf libwsevent.so.1 $(B)/libwsevent.so
+
+$(WINSOCK_SO): $(WINSOCK_OBJ) $(LIB_SO)
+	$(CC) -shared -Wl,-soname,libwsevent-winsock.so.1 -o $@ $(WINSOCK_OBJ) \
+	  -L$(B) -l:libwsevent.so.1 '-Wl,-rpath,$$ORIGIN'
+	ln -sf libwsevent-winsock.so.1 $(B)/libwsevent-winsock.so
 
 $(LIB_A): $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(LIB_SO): $(CORE_OBJ)
-	$(CC) -shared -Wl,-soname,libwsevent.so.1 -o $@.1 $^ $(LDLIBS_CORE)
-	ln -sf libwsevent.so.1 $@
-
 # ---- C tests, demo, benchmarks -------------------------------------------
 
-$(B)/tests/%: tests/core/%.c tests/core/tap.h $(LIB_A)
+$(B)/tests/%: tests/%.c tests/tap.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_CORE) -Icore/src $(CFLAGS) $(WARN) $< -o $@ $(LIB_A) $(LDLIBS_CORE)
+	$(CC) $(CPPFLAGS_CORE) -Icore/src/event $(CFLAGS) $(WARN) $< -o $@ $(LIB_A) $(LDLIBS_CORE)
 
-$(B)/demo: demo/demo.c $(LIB_A)
-	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LIB_A) $(LDLIBS_CORE)
+$(B)/demo: demo/demo.c $(LIB_SO)
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LINK_CORE) $(LDLIBS_CORE)
 
-$(B)/bench_core: bench/bench_core.c bench/bench.h $(LIB_A)
-	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LIB_A) $(LDLIBS_CORE)
+$(B)/bench_core: bench/bench_core.c bench/bench.h $(LIB_SO)
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LINK_CORE) $(LDLIBS_CORE)
 
-test-core: $(CORE_TESTS)
-	prove -v $(CORE_TESTS) 2>&1 | tail -n 400
+test-c: $(C_TESTS)
+	prove $(C_TESTS)
 
-test-stress: $(B)/tests/test_stress
-	WSEVENT_STRESS_OPS=$(STRESS_OPS) prove -v $(B)/tests/test_stress
+test-stress: $(B)/tests/event/test_stress
+	WSEVENT_STRESS_OPS=$(STRESS_OPS) prove -v $(B)/tests/event/test_stress
+
+# ---- Winsock source compatibility ------------------------------------------
+# Winsock-style programs compiled unchanged against wsevent/winsock2.h and
+# linked with -lwsevent-winsock -lwsevent, as a user would.
+
+$(B)/winsock/%: tests/winsock/%.c tests/tap.h $(WINSOCK_SO) $(wildcard core/include/wsevent/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -Icore/include/wsevent $(CFLAGS) -Wall -Wextra $< \
+	  -o $@ -L$(B) -lwsevent-winsock -lwsevent -lpthread -Wl,-rpath,$(CURDIR)/$(B)
+
+test-winsock: $(WINSOCK_TESTS)
+	prove $(WINSOCK_TESTS)
 
 # ---- Python ---------------------------------------------------------------
 
-PY_EXT_STAMP = $(B)/python.stamp
-PY_SRC = setup.py python/wsevent/_wsevent.c $(CORE_SRC) $(CORE_HDR)
-HELPER_SO = $(B)/helpers/libdelayed_set.so
-
 $(PY_EXT_STAMP): $(PY_SRC)
 	@test -n "$(PYTHON)" || { echo "no Python with pytest and Python.h: run make deps"; exit 1; }
-	$(PYTHON) setup.py -q build_ext --inplace -b $(B)/python -t $(B)/python-temp
+	$(PYTHON) setup.py -q build_ext --inplace -t $(B)/python-temp
 	@touch $@
 
 $(HELPER_SO): tests/helpers/delayed_set.c $(CORE_HDR)
@@ -130,36 +195,21 @@ test-python: $(PY_EXT_STAMP) $(HELPER_SO) $(PROVIDER_PY)
 # The module links no -llua5.4: the interpreter provides the symbols.  It
 # lives in build/lua, away from any directory on Python's path.
 
-LUA_SO = $(B)/lua/wsevent.so
-LUA_HELPER_SO = $(B)/lua-test/testhelper.so
-
-$(LUA_SO): lua/wsevent.c $(CORE_SRC) $(CORE_HDR)
+$(LUA_SO): $(LUA_SRC) $(LUA_HDR) $(CORE_HDR) $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
-	  -fvisibility=hidden lua/wsevent.c $(CORE_SRC) -o $@ -lpthread
+	  -fvisibility=hidden $(LUA_SRC) -o $@ -L$(B) -l:libwsevent.so.1 \
+	  '-Wl,-rpath,$$ORIGIN/..' -lpthread
 
 $(LUA_HELPER_SO): tests/helpers/lua_testhelper.c tests/helpers/delayed_set.c $(CORE_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
 	  -fvisibility=hidden $(filter %.c,$^) -o $@ -lpthread
 
-LUA_CMOD_DIR ?= $(PREFIX)/lib/x86_64-linux-gnu/lua/5.4
-
-LUA_PATHS = LUA_CPATH='$(B)/lua/?.so;$(B)/lua-test/?.so;$(B)/swig/lua/?.so;;' \
-  LUA_PATH='tests/lua/?.lua;;'
-
 test-lua: $(LUA_SO) $(LUA_HELPER_SO) $(PROVIDER_LUA)
 	$(LUA_PATHS) $(LUA) $(BUSTED) --lua=$(LUA) --pattern=^test_ -o utfTerminal tests/lua
 
 # ---- the sample provider, wrapped by SWIG for both languages ---------------
-
-SWIG ?= swig
-SWIG_DEPS = bindings/wsevent.i bindings/sample/device.i bindings/sample/device.h $(CORE_HDR)
-PROVIDER_PY = $(B)/swig/py/_device.so
-PROVIDER_LUA = $(B)/swig/lua/device.so
-PY_INCLUDE = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
-PROVIDER_CFLAGS = $(CPPFLAGS_CORE) -Ibindings/sample $(CFLAGS) -fPIC -shared \
-  -fvisibility=hidden -Wno-unused-parameter
 
 $(B)/swig/device_wrap_py.c: $(SWIG_DEPS)
 	@mkdir -p $(B)/swig/py
@@ -177,18 +227,20 @@ $(PROVIDER_LUA): $(B)/swig/device_wrap_lua.c bindings/sample/device.c
 
 providers: $(PROVIDER_PY) $(PROVIDER_LUA)
 
+# ---- everything --------------------------------------------------------------
+
 build-all: lib $(PY_EXT_STAMP) $(HELPER_SO) $(LUA_SO) $(LUA_HELPER_SO) providers
 
-# Everything, at sizes that fit CI (a few minutes in all): the functional
-# suites, then the sanitizers, valgrind, sanitized language suites, fuzzing.
-# make check runs the same at full size.
-SUITES = test-winsock test-python test-lua
+# The functional suites, then the sanitizers, valgrind, the sanitized
+# language suites and fuzzing.  One list, two sizes: make test runs it at
+# a size that fits CI (a few minutes), make check at full size.
+SUITES = test-c test-winsock test-python test-lua
 HARDENING = check-tsan check-asan check-valgrind check-python-asan check-lua-asan fuzz
+SIZE_test = STRESS_OPS=300000 FUZZ_SECONDS=20
+SIZE_check = STRESS_OPS=10000000 FUZZ_SECONDS=120
 
-test-all: build-all $(CORE_TESTS)
-	prove $(CORE_TESTS)
-	$(MAKE) --no-print-directory $(SUITES)
-	$(MAKE) --no-print-directory $(HARDENING) STRESS_OPS=300000 FUZZ_SECONDS=20
+test-all check-all: build-all
+	$(MAKE) --no-print-directory $(SUITES) $(HARDENING) $(SIZE_$(@:-all=))
 
 demo-all: $(B)/demo build-all
 	@$(B)/demo
@@ -209,85 +261,37 @@ bench-all: $(B)/bench_core $(PY_EXT_STAMP) $(LUA_SO) $(B)/lua-bench/benchhelper.
 	@echo
 	LUA_CPATH='$(B)/lua/?.so;$(B)/lua-bench/?.so;;' $(LUA) bench/bench_lua.lua
 
-# ---- sanitizers and valgrind (make check) --------------------------------
+# ---- sanitizers and valgrind -----------------------------------------------
 
-SAN_TESTS = $(patsubst tests/core/%.c,%,$(wildcard tests/core/test_*.c))
-
+# Each C test compiled with the core's sources and the given flags.
 define san_build
 	@mkdir -p $(B)/$(1)
-	for t in $(SAN_TESTS); do \
-	  $(CC) $(CPPFLAGS_CORE) -Icore/src -O1 -g $(2) $(WARN) \
-	    tests/core/$$t.c $(CORE_SRC) -o $(B)/$(1)/$$t -lpthread || exit 1; \
+	for t in $(C_TEST_SRC); do \
+	  n=$$(basename $$t .c); \
+	  $(CC) $(CPPFLAGS_CORE) -Icore/src/event -O1 -g $(2) $(WARN) \
+	    $$t $(CORE_SRC) -o $(B)/$(1)/$$n -lpthread || exit 1; \
 	done
 endef
 
 check-tsan:
 	$(call san_build,tsan,-fsanitize=thread)
 	WSEVENT_TEST_TIMEOUT=300 WSEVENT_STRESS_OPS=$(STRESS_OPS) \
-	  TSAN_OPTIONS="halt_on_error=1 allocator_may_return_null=1 suppressions=$(CURDIR)/tests/core/tsan.supp" prove $(B)/tsan/test_*
+	  TSAN_OPTIONS="halt_on_error=1 allocator_may_return_null=1 suppressions=$(CURDIR)/tests/tsan.supp" prove $(B)/tsan/test_*
 
 check-asan:
-	$(call san_build,asan,-fsanitize=address$(comma)undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+	$(call san_build,asan,$(SAN_FLAGS))
 	WSEVENT_TEST_TIMEOUT=300 WSEVENT_STRESS_OPS=$(STRESS_OPS) \
 	  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 prove $(B)/asan/test_*
 
-check-valgrind: $(CORE_TESTS) $(WINSOCK_TESTS)
-	for t in $(CORE_TESTS) $(WINSOCK_TESTS); do \
+check-valgrind: $(C_TESTS) $(WINSOCK_TESTS)
+	for t in $(C_TESTS) $(WINSOCK_TESTS); do \
 	  WSEVENT_TEST_TIMEOUT=600 WSEVENT_STRESS_OPS=20000 valgrind -q \
 	    --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	    --show-possibly-lost=no \
 	    --trace-children=yes $$t >/dev/null || { echo "valgrind: $$t"; exit 1; }; \
 	done
 
-comma = ,
-
-check-all: build-all $(CORE_TESTS)
-	prove $(CORE_TESTS)
-	$(MAKE) --no-print-directory $(SUITES)
-	$(MAKE) --no-print-directory $(HARDENING) STRESS_OPS=10000000 FUZZ_SECONDS=120
-
-# ---- install -------------------------------------------------------------
-
-install: lib $(LUA_SO)
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB_SO).1 $(DESTDIR)$(PREFIX)/lib/libwsevent.so.1
-	ln -sf libwsevent.so.1 $(DESTDIR)$(PREFIX)/lib/libwsevent.so
-	install -m 644 core/include/wsevent.h core/include/wsevent_provider.h \
-	  $(DESTDIR)$(PREFIX)/include/
-	install -d $(DESTDIR)$(PREFIX)/include/wsevent
-	install -m 644 core/include/wsevent/winsock2.h core/include/wsevent/ws2tcpip.h \
-	  $(DESTDIR)$(PREFIX)/include/wsevent/
-	sed -e 's|@PREFIX@|$(PREFIX)|' core/wsevent.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/wsevent.pc
-	if [ -f $(LUA_SO) ]; then \
-	  install -d $(DESTDIR)$(LUA_CMOD_DIR) && \
-	  install -m 755 $(LUA_SO) $(DESTDIR)$(LUA_CMOD_DIR)/wsevent.so; fi
-
-clean:
-	rm -rf $(B) python/wsevent/*.so python/*.egg-info *.egg-info
-
-# ---- Winsock source compatibility ------------------------------------------
-# Winsock-style programs compiled unchanged against wsevent/winsock2.h and
-# linked with -lwsevent (the shared library, as a user would).
-
-WINSOCK_TESTS = $(patsubst tests/winsock/%.c,$(B)/winsock/%,$(wildcard tests/winsock/test_*.c))
-
-$(B)/winsock/%: tests/winsock/%.c tests/core/tap.h $(LIB_SO) $(wildcard core/include/wsevent/*.h)
-	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -Icore/include/wsevent $(CFLAGS) -Wall -Wextra $< \
-	  -o $@ -L$(B) -lwsevent -lpthread -Wl,-rpath,$(CURDIR)/$(B)
-
-test-winsock: $(WINSOCK_TESTS)
-	prove $(WINSOCK_TESTS)
-
 # ---- fuzzing (clang's libFuzzer) and sanitized language suites ---------------
-
-FUZZ_SECONDS ?= 30
-FUZZ_BIN = $(B)/fuzz/fuzz_api
-SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-ASAN_RUNTIME = $(shell $(CC) -print-file-name=libasan.so)
 
 $(FUZZ_BIN): tests/fuzz/fuzz_api.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
@@ -303,6 +307,7 @@ fuzz: $(FUZZ_BIN)
 	  grep -E '^(Done|stat::number_of_executed_units)' $(B)/fuzz/log; \
 	  if [ $$r != 0 ]; then tail -n 60 $(B)/fuzz/log; fi; exit $$r
 
+# The extension and its own libwsevent.so.1, both sanitized.
 $(B)/python-asan.stamp: $(PY_SRC)
 	CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(PYTHON) setup.py -q \
 	  build_py -d $(B)/python-asan build_ext -b $(B)/python-asan -t $(B)/python-asan-temp
@@ -312,12 +317,40 @@ check-python-asan: $(B)/python-asan.stamp $(HELPER_SO) $(PROVIDER_PY)
 	LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0 \
 	  PYTHONPATH=$(B)/python-asan:$(B)/swig/py $(PYTHON) -m pytest -q -p no:cacheprovider tests/python
 
-$(B)/lua-asan/wsevent.so: lua/wsevent.c $(CORE_SRC) $(CORE_HDR)
+$(B)/lua-asan/libwsevent.so.1: $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) -O1 -g $(SAN_FLAGS) -shared -fPIC -fvisibility=hidden \
+	  $(EXPORT) -Wl,-soname,libwsevent.so.1 -Wl,-z,nodelete $(CORE_SRC) -o $@ -lpthread
+
+$(B)/lua-asan/wsevent.so: $(LUA_SRC) $(LUA_HDR) $(CORE_HDR) $(B)/lua-asan/libwsevent.so.1
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) -O1 -g $(SAN_FLAGS) -shared -fPIC \
-	  -fvisibility=hidden lua/wsevent.c $(CORE_SRC) -o $@ -lpthread
+	  -fvisibility=hidden $(LUA_SRC) -o $@ -L$(@D) -l:libwsevent.so.1 \
+	  '-Wl,-rpath,$$ORIGIN' -lpthread
 
 check-lua-asan: $(B)/lua-asan/wsevent.so $(LUA_HELPER_SO) $(PROVIDER_LUA)
 	LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0 \
 	  LUA_CPATH='$(B)/lua-asan/?.so;$(B)/lua-test/?.so;$(B)/swig/lua/?.so;;' \
 	  LUA_PATH='tests/lua/?.lua;;' $(LUA) $(BUSTED) --lua=$(LUA) --pattern=^test_ -o utfTerminal tests/lua
+
+# ---- install -------------------------------------------------------------
+
+install: lib $(LUA_SO)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/wsevent \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(LIB_SO) $(WINSOCK_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libwsevent.so.1 $(DESTDIR)$(PREFIX)/lib/libwsevent.so
+	ln -sf libwsevent-winsock.so.1 $(DESTDIR)$(PREFIX)/lib/libwsevent-winsock.so
+	install -m 644 core/include/wsevent.h core/include/wsevent_provider.h \
+	  $(DESTDIR)$(PREFIX)/include/
+	install -m 644 core/include/wsevent/winsock2.h core/include/wsevent/ws2tcpip.h \
+	  $(DESTDIR)$(PREFIX)/include/wsevent/
+	sed -e 's|@PREFIX@|$(PREFIX)|' core/wsevent.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/wsevent.pc
+	test -n "$(LUA_CMOD_DIR)" || { echo "no Lua module directory (pkg-config lua5.4)"; exit 1; }
+	install -d $(DESTDIR)$(LUA_CMOD_DIR)
+	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) -shared -fPIC -fvisibility=hidden \
+	  $(LUA_SRC) -o $(DESTDIR)$(LUA_CMOD_DIR)/wsevent.so -L$(B) -l:libwsevent.so.1 \
+	  -Wl,-rpath,$(PREFIX)/lib -lpthread
+
+clean:
+	rm -rf $(B) python/wsevent/*.so python/wsevent/*.so.* python/*.egg-info *.egg-info

@@ -1,13 +1,68 @@
-"""Build the Python package: the core's C sources plus the CPython glue.
+"""Build the Python package: the core library and the CPython glue.
 
     python3 setup.py build_ext --inplace   # what `make` does
     pip install .                           # inside a venv
+
+One core per process: the core is built as the shared library
+libwsevent.so.1 and shipped inside the package, next to the extension,
+which links to it by its soname (rpath $ORIGIN).  The dynamic linker loads
+an object with a given soname once per process, so a C host already linked
+with libwsevent.so.1, or a Lua module loaded in the same process, shares
+this one core and its handle space.
 """
 import glob
+import os
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
-core = sorted(glob.glob("core/src/*.c"))
+CORE_SOURCES = sorted(glob.glob("core/src/event/*.c") + glob.glob("core/src/net/*.c"))
+CORE_HEADERS = glob.glob("core/include/*.h") + glob.glob("core/src/*/*.h")
+SONAME = "libwsevent.so.1"
+WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter",
+            "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
+
+
+class build_core_then_ext(build_ext):
+    """Build libwsevent.so.1 beside the extension, then the extension."""
+
+    def build_extension(self, ext):
+        target_dir = os.path.dirname(self.get_ext_fullpath(ext.name))
+        os.makedirs(target_dir, exist_ok=True)
+        library = os.path.join(target_dir, SONAME)
+        objects = self.compiler.compile(
+            CORE_SOURCES, output_dir=self.build_temp,
+            include_dirs=["core/include"], macros=[("_GNU_SOURCE", None)],
+            extra_preargs=["-std=c11", "-fPIC", "-fvisibility=hidden"],
+            extra_postargs=['-DWSEVENT_EXTERN=extern __attribute__((visibility("default")))']
+            + WARNINGS,
+            depends=CORE_HEADERS)
+        if self.force or self._newer(objects, library):
+            self.compiler.link_shared_object(
+                objects, library, libraries=["pthread"],
+                extra_postargs=["-Wl,-soname," + SONAME, "-Wl,-z,nodelete"])
+        ext.extra_link_args = ["-L" + target_dir, "-l:" + SONAME,
+                               "-Wl,-rpath,$ORIGIN"]
+        ext.depends = list(ext.depends) + [library]
+        super().build_extension(ext)
+
+    def copy_extensions_to_source(self):
+        """--inplace copies each extension into the tree: the core too."""
+        super().copy_extensions_to_source()
+        build_py = self.get_finalized_command("build_py")
+        for ext in self.extensions:
+            inplace_file, regular_file = self._get_inplace_equivalent(build_py, ext)
+            self.copy_file(os.path.join(os.path.dirname(regular_file), SONAME),
+                           os.path.join(os.path.dirname(inplace_file), SONAME),
+                           level=self.verbose)
+
+    @staticmethod
+    def _newer(sources, target):
+        if not os.path.exists(target):
+            return True
+        mtime = os.path.getmtime(target)
+        return any(os.path.getmtime(s) > mtime for s in sources)
+
 
 setup(
     name="wsevent",
@@ -19,15 +74,13 @@ setup(
     ext_modules=[
         Extension(
             "wsevent._wsevent",
-            sources=["python/wsevent/_wsevent.c"] + core,
+            sources=sorted(glob.glob("python/wsevent/*.c")),
             include_dirs=["core/include"],
-            depends=glob.glob("core/include/*.h") + glob.glob("core/src/*.h"),
+            depends=CORE_HEADERS + glob.glob("python/wsevent/*.h"),
             define_macros=[("_GNU_SOURCE", None)],
-            extra_compile_args=["-std=c11", "-fvisibility=hidden",
-                                "-Wall", "-Wextra", "-Wno-unused-parameter",
-                                "-Wno-missing-field-initializers",
-                                "-Wno-cast-function-type"],
+            extra_compile_args=["-std=c11", "-fvisibility=hidden"] + WARNINGS,
         )
     ],
-    python_requires=">=3.9",
+    cmdclass={"build_ext": build_core_then_ext},
+    python_requires=">=3.11",
 )

@@ -41,7 +41,8 @@ typedef uint64_t wsevent_thread_t;
 /*
  * Return codes.  One list, three uses: the enum, wsevent_err_name() and
  * wsevent_strerror().  Non-negative values are outcomes, negative ones are
- * errors.
+ * errors.  A call that answers WSEVENT_ESYS leaves the system's errno as
+ * the failing system call set it.
  */
 #define WSEVENT_ERRNO_MAP(XX)                                                 \
   XX(OK, 0, "success")                                                        \
@@ -77,6 +78,18 @@ enum wsevent_code {
 
 /* The timeout that never elapses, as Win32's INFINITE. */
 #define WSEVENT_INFINITE UINT32_MAX
+
+/*
+ * Win32's results of WaitForMultipleObjectsEx / WSAWaitForMultipleEvents,
+ * for the calls that keep Winsock's shape (wsevent_win32_result()).  Their
+ * API is limited to WSEVENT_MAXIMUM_WAIT_OBJECTS events, since a larger
+ * index would read as one of the other results.
+ */
+#define WSEVENT_WAIT_OBJECT_0 0x0u
+#define WSEVENT_WAIT_IO_COMPLETION 0xC0u
+#define WSEVENT_WAIT_TIMEOUT 0x102u
+#define WSEVENT_WAIT_FAILED 0xFFFFFFFFu
+#define WSEVENT_MAXIMUM_WAIT_OBJECTS 64
 
 /* The largest list wsevent_wait_multiple() accepts (there is no 64 cap). */
 #define WSEVENT_MAX_WAIT ((size_t)1 << 24)
@@ -181,11 +194,54 @@ WSEVENT_EXTERN int wsevent_wait_multiple(const wsevent_t *events, size_t count,
                                          size_t *index);
 
 /*
+ * Deadlines.  A wsevent_time_t is a point on CLOCK_MONOTONIC in
+ * nanoseconds; WSEVENT_NEVER never comes.  The *_until waits take one, so
+ * that a caller that waits again after WSEVENT_INTERRUPTED (a language
+ * runtime running its signal handlers) keeps the original end, to the
+ * nanosecond, with no loop of its own.
+ */
+typedef int64_t wsevent_time_t;
+#define WSEVENT_NEVER INT64_MAX
+
+/* wsevent_now: the monotonic clock, now.  Safe in a signal handler. */
+WSEVENT_EXTERN wsevent_time_t wsevent_now(void);
+
+/*
+ * wsevent_deadline: now + seconds into *deadline.  seconds <= 0 gives now
+ * (the wait polls, as threading.Event.wait(-1) does); +infinity, or more
+ * than WSEVENT_MAX_SECONDS (about 292 years), gives WSEVENT_NEVER.
+ * Returns WSEVENT_OK, or WSEVENT_EINVAL for NaN or a NULL pointer.
+ */
+#define WSEVENT_MAX_SECONDS 9.2e9
+WSEVENT_EXTERN int wsevent_deadline(double seconds, wsevent_time_t *deadline);
+
+/*
+ * wsevent_wait_multiple_until: wsevent_wait_multiple() with an absolute
+ * deadline instead of a timeout; a deadline already past polls.  Same
+ * flags, results and errors.
+ */
+WSEVENT_EXTERN int wsevent_wait_multiple_until(const wsevent_t *events,
+                                               size_t count, unsigned flags,
+                                               wsevent_time_t deadline,
+                                               size_t *index);
+
+/*
+ * wsevent_win32_result: what WaitForMultipleObjectsEx returns for a wait's
+ * code and index: WSEVENT_WAIT_OBJECT_0 + index, WSEVENT_WAIT_TIMEOUT,
+ * WSEVENT_WAIT_IO_COMPLETION, or WSEVENT_WAIT_FAILED for an error.
+ */
+WSEVENT_EXTERN uint32_t wsevent_win32_result(int code, size_t index);
+
+/*
  * wsevent_sleep: wait for nothing but the timeout, as SleepEx.  With
  * WSEVENT_ALERTABLE, returns WSEVENT_IO_COMPLETION as soon as completion
  * routines were run.  Returns WSEVENT_OK when the time has elapsed.
  */
 WSEVENT_EXTERN int wsevent_sleep(uint32_t timeout_ms, unsigned flags);
+
+/* wsevent_sleep_until: wsevent_sleep() up to an absolute deadline.  With
+ * WSEVENT_INTERRUPTIBLE, a signal ends it with WSEVENT_INTERRUPTED. */
+WSEVENT_EXTERN int wsevent_sleep_until(wsevent_time_t deadline, unsigned flags);
 
 /*
  * wsevent_get_flags: the creation flags of a live event in *flags

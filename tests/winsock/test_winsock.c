@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "../core/tap.h"
+#include "../tap.h"
 
 static void startup(void) {
   WSADATA wsa;

@@ -262,3 +262,21 @@ int wsevent_fd(wsevent_t h, int *fd) {
   wse_unlock();
   return r;
 }
+
+/* Fork child: the waiters' threads are gone, and the descriptor is shared
+ * with the parent (writing it would wake the parent's pollers). */
+void wse_event_after_fork(struct wse_slot *s) {
+  struct wse_event *ev = (struct wse_event *)s;
+  ev->head = ev->tail = NULL;
+  ev->watchers = 0;
+  ev->pending_next = NULL;
+  atomic_store(&ev->queued, 0);
+  /* Only HAS_FD vouches for the fd field. */
+  if (atomic_load(&s->state) & WSE_HAS_FD) {
+    close(ev->fd);
+    ev->fd = -1;
+    ev->fd_readable = false;
+  }
+  atomic_fetch_and(&s->state,
+                   ~(uint64_t)(WSE_WATCHED | WSE_HAS_FD | WSE_DISPATCH));
+}

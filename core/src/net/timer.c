@@ -12,11 +12,12 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "reactor.h"
+#include "net.h"
 
 struct timer {
   uint32_t gen;
   bool active;
+  wse_io_t io;
   bool periodic;
   int fd;
   wsevent_t event;
@@ -27,22 +28,22 @@ static uint32_t n_timers;
 
 static void stop(struct timer *t) {
   wse_reactor_del(t->fd, false);
+  wse_reactor_unregister(t->io);
   close(t->fd);
   t->active = false;
   t->gen++;
 }
 
-void wse_timer_ready(uint32_t slot, uint32_t gen) {
-  if (slot >= n_timers)
-    return;
-  struct timer *t = &timers[slot];
-  if (!t->active || (t->gen & 0xFFFFFFu) != gen)
-    return;
+/* The reactor's callback; the context is the slot (the table moves). */
+static void on_ready(void *ctx, uint32_t events, bool write_edge) {
+  struct timer *t = &timers[(uintptr_t)ctx];
+  (void)events;
+  (void)write_edge;
   uint64_t expirations;
   if (read(t->fd, &expirations, sizeof expirations) != sizeof expirations)
     return; /* spurious: nothing expired */
   /* Set now, under the mutex: its result tells whether the event lives. */
-  int r = wse_reactor_up->xSet(t->event);
+  int r = up()->xSet(t->event);
   if (r == WSEVENT_EINVAL_HANDLE || !t->periodic)
     stop(t);
 }
@@ -64,7 +65,7 @@ int wsevent_timer_start(wsevent_t event, uint32_t due_ms, uint32_t period_ms,
 
   if (out == NULL)
     return WSEVENT_EINVAL;
-  if (wsevent_is_set(event) < 0)
+  if (up()->xIsSet(event) < 0)
     return WSEVENT_EINVAL_HANDLE;
   int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (fd < 0)
@@ -94,12 +95,16 @@ int wsevent_timer_start(wsevent_t event, uint32_t due_ms, uint32_t period_ms,
     t->fd = fd;
     t->event = event;
     t->periodic = period_ms != 0;
-    r = wse_reactor_add(fd, EPOLLIN,
-                        wse_ticket(WSE_TICKET_TIMER, slot, t->gen & 0xFFFFFFu), false);
-    ms_to_its(due_ms, period_ms, &its);
-    if (r == WSEVENT_OK && timerfd_settime(fd, 0, &its, NULL) < 0) {
-      wse_reactor_del(fd, false);
-      r = wse_errno_code(errno);
+    r = wse_reactor_register(on_ready, (void *)(uintptr_t)slot, &t->io);
+    if (r == WSEVENT_OK) {
+      r = wse_reactor_add(t->io, fd, EPOLLIN, false);
+      ms_to_its(due_ms, period_ms, &its);
+      if (r == WSEVENT_OK && timerfd_settime(fd, 0, &its, NULL) < 0) {
+        wse_reactor_del(fd, false);
+        r = wse_errno_code(errno);
+      }
+      if (r != WSEVENT_OK)
+        wse_reactor_unregister(t->io);
     }
     if (r == WSEVENT_OK) {
       t->active = true;

@@ -14,8 +14,6 @@
 
 #include "internal.h"
 
-WSE_HIDDEN void wse_completion_init(void);
-
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void prepare(void) {
@@ -28,22 +26,6 @@ static void parent(void) {
   wse_unlock();
   pthread_mutex_unlock(&wse_threads.mutex);
   pthread_mutex_unlock(&wse_events.mutex);
-}
-
-void wse_event_after_fork(struct wse_slot *s) {
-  struct wse_event *ev = (struct wse_event *)s;
-  ev->head = ev->tail = NULL;
-  ev->watchers = 0;
-  ev->pending_next = NULL;
-  atomic_store(&ev->queued, 0);
-  /* Only HAS_FD vouches for the fd field. */
-  if (atomic_load(&s->state) & WSE_HAS_FD) {
-    close(ev->fd);
-    ev->fd = -1;
-    ev->fd_readable = false;
-  }
-  atomic_fetch_and(&s->state,
-                   ~(uint64_t)(WSE_WATCHED | WSE_HAS_FD | WSE_DISPATCH));
 }
 
 static void child(void) {

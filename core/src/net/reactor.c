@@ -1,10 +1,11 @@
 /*
  * reactor.c: the thread that turns descriptor readiness into set upcalls.
  *
- * One thread, started on first use, waits in epoll.  Sockets selected with
- * wsevent_event_select (select.c) and timers (timer.c) register here.  The
- * reactor is a provider like any other: it reaches events only through the
- * upcall table.
+ * One thread, started on first use, waits in epoll.  Whoever registers
+ * (select.c, timer.c) gets a registration with a callback of its own; the
+ * reactor runs that callback, under the reactor mutex, when one of the
+ * registration's descriptors is ready.  Like any provider, it reaches
+ * events only through the upcall table.
  *
  * Two epoll instances: `main` holds every socket edge-triggered for input,
  * errors and hang-ups, every timer, the stop descriptor, and `writes`;
@@ -12,9 +13,9 @@
  * edges mean "send space came back" (the Linux equivalent of Winsock's
  * FD_WRITE re-enabling), not "data arrived".
  *
- * The epoll data of each registration is a ticket (kind, slot, generation),
- * never a pointer: a registration that was dropped while its readiness was
- * in flight is recognised as stale under the reactor mutex.
+ * The epoll data of each descriptor is its registration (index and
+ * generation), never a pointer: a registration that was dropped while its
+ * readiness was in flight is recognised as stale under the reactor mutex.
  *
  * At exit the thread is stopped and joined; in a fork child, where it does
  * not exist, the reactor forgets everything (selections and timers do not
@@ -26,17 +27,28 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "reactor.h"
+#include "net.h"
 
 pthread_mutex_t wse_reactor_mutex = PTHREAD_MUTEX_INITIALIZER;
-const struct wsevent_upcalls *wse_reactor_up;
 
 static int main_fd = -1, writes_fd = -1, stop_fd = -1;
 static pthread_t thread;
 static bool running, stopping, hooks_installed;
 
-#define TICKET_STOP 1
-#define TICKET_WRITES 2
+/* Registrations: io = gen:32 | index+1:32.  Two values are reserved for
+ * the reactor's own descriptors (their generation is 0, never issued). */
+#define IO_STOP 1
+#define IO_WRITES 2
+
+struct registration {
+  uint32_t gen; /* bumped at every register and unregister */
+  bool used;
+  wse_io_cb cb;
+  void *ctx;
+};
+
+static struct registration *regs;
+static uint32_t n_regs;
 
 /*
  * Sets decided under the mutex are made after it is released, so that the
@@ -50,7 +62,7 @@ static int n_deferred_sets;
 
 void wse_reactor_set(wsevent_t event) {
   if (n_deferred_sets == MAX_DEFERRED_SETS)
-    wse_reactor_up->xSet(event); /* a burst: this one now */
+    up()->xSet(event); /* a burst: this one now */
   else
     deferred_sets[n_deferred_sets++] = event;
 }
@@ -63,11 +75,48 @@ void wse_reactor_unlock(void) {
   n_deferred_sets = 0;
   pthread_mutex_unlock(&wse_reactor_mutex);
   for (int i = 0; i < n; i++)
-    wse_reactor_up->xSet(sets[i]);
+    up()->xSet(sets[i]);
 }
 
-uint64_t wse_ticket(enum wse_ticket_kind kind, uint32_t slot, uint32_t gen) {
-  return ((uint64_t)kind << 56) | ((uint64_t)(gen & 0xFFFFFFu) << 32) | slot;
+int wse_reactor_register(wse_io_cb cb, void *ctx, wse_io_t *io) {
+  uint32_t i = 0;
+  while (i < n_regs && regs[i].used)
+    i++;
+  if (i == n_regs) {
+    uint32_t n = n_regs ? n_regs * 2 : 64;
+    struct registration *grown = realloc(regs, n * sizeof *grown);
+    if (grown == NULL)
+      return WSEVENT_ENOMEM;
+    for (uint32_t k = n_regs; k < n; k++)
+      grown[k] = (struct registration){0};
+    regs = grown;
+    n_regs = n;
+  }
+  struct registration *r = &regs[i];
+  if (++r->gen == 0)
+    r->gen = 1;
+  r->used = true;
+  r->cb = cb;
+  r->ctx = ctx;
+  *io = ((uint64_t)r->gen << 32) | (i + 1);
+  return WSEVENT_OK;
+}
+
+/* The registration io names, if it is still the one that was issued. */
+static struct registration *lookup(wse_io_t io) {
+  uint32_t i = (uint32_t)io - 1;
+  if ((uint32_t)io == 0 || i >= n_regs || !regs[i].used ||
+      regs[i].gen != (uint32_t)(io >> 32))
+    return NULL;
+  return &regs[i];
+}
+
+void wse_reactor_unregister(wse_io_t io) {
+  struct registration *r = lookup(io);
+  if (r != NULL) {
+    r->used = false;
+    r->gen++;
+  }
 }
 
 /* Handle n readiness reports (mutex held).  Returns true if the `writes`
@@ -76,19 +125,14 @@ static bool handle_locked(const struct epoll_event *evs, int n,
                           bool write_edges) {
   bool writes_ready = false;
   for (int i = 0; i < n && !stopping; i++) {
-    uint64_t t = evs[i].data.u64;
-    if (t == TICKET_WRITES) {
+    wse_io_t io = evs[i].data.u64;
+    if (io == IO_WRITES) {
       writes_ready = true;
       continue;
     }
-    if (t == TICKET_STOP)
-      continue;
-    enum wse_ticket_kind kind = (enum wse_ticket_kind)(t >> 56);
-    uint32_t slot = (uint32_t)t, gen = (uint32_t)(t >> 32) & 0xFFFFFFu;
-    if (kind == WSE_TICKET_SOCKET)
-      wse_select_ready(slot, gen, evs[i].events, write_edges);
-    else if (kind == WSE_TICKET_TIMER)
-      wse_timer_ready(slot, gen);
+    struct registration *r = lookup(io); /* NULL: dropped meanwhile */
+    if (r != NULL)
+      r->cb(r->ctx, evs[i].events, write_edges);
   }
   return writes_ready;
 }
@@ -144,13 +188,16 @@ static void child_after_fork(void) {
   main_fd = writes_fd = stop_fd = -1;
   running = stopping = false;
   n_deferred_sets = 0;
+  free(regs);
+  regs = NULL;
+  n_regs = 0;
   wse_select_forget();
   wse_timer_forget();
   pthread_mutex_init(&wse_reactor_mutex, NULL);
 }
 
-static int add_raw(int epfd, int fd, uint32_t events, uint64_t ticket) {
-  struct epoll_event ev = {.events = events, .data.u64 = ticket};
+static int add_raw(int epfd, int fd, uint32_t events, wse_io_t io) {
+  struct epoll_event ev = {.events = events, .data.u64 = io};
   return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
@@ -179,15 +226,15 @@ int wse_reactor_start(void) {
     atexit(at_exit);
     hooks_installed = true;
   }
-  wse_reactor_up = wsevent_upcalls();
   main_fd = epoll_create1(EPOLL_CLOEXEC);
   writes_fd = epoll_create1(EPOLL_CLOEXEC);
   stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   int err = errno;
   if (main_fd < 0 || writes_fd < 0 || stop_fd < 0 ||
-      add_raw(main_fd, stop_fd, EPOLLIN, TICKET_STOP) < 0 ||
-      add_raw(main_fd, writes_fd, EPOLLIN, TICKET_WRITES) < 0 ||
+      add_raw(main_fd, stop_fd, EPOLLIN, IO_STOP) < 0 ||
+      add_raw(main_fd, writes_fd, EPOLLIN, IO_WRITES) < 0 ||
       (err = pthread_create(&thread, NULL, loop, NULL)) != 0) {
+    err = err ? err : errno;
     if (main_fd >= 0)
       close(main_fd);
     if (writes_fd >= 0)
@@ -195,14 +242,15 @@ int wse_reactor_start(void) {
     if (stop_fd >= 0)
       close(stop_fd);
     main_fd = writes_fd = stop_fd = -1;
-    return wse_errno_code(err ? err : errno);
+    errno = err; /* kept for WSEVENT_ESYS, which wsevent.h promises */
+    return wse_errno_code(err);
   }
   running = true;
   return WSEVENT_OK;
 }
 
-int wse_reactor_add(int fd, uint32_t events, uint64_t ticket, bool writes) {
-  return add_raw(writes ? writes_fd : main_fd, fd, events, ticket) < 0
+int wse_reactor_add(wse_io_t io, int fd, uint32_t events, bool writes) {
+  return add_raw(writes ? writes_fd : main_fd, fd, events, io) < 0
              ? wse_errno_code(errno)
              : WSEVENT_OK;
 }

@@ -4,7 +4,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "tap.h"
+#include "../tap.h"
 #include "wsevent.h"
 
 /* ---- helpers ---- */

@@ -2,7 +2,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "tap.h"
+#include "../tap.h"
 #include "wsevent.h"
 
 struct record {

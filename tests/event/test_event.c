@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "tap.h"
+#include "../tap.h"
 #include "wsevent.h"
 #include "wsevent_provider.h"
 

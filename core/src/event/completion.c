@@ -37,7 +37,7 @@ static void on_thread_exit(void *arg) {
   wse_slot_unref(&wse_threads, &th->slot);
 }
 
-WSE_HIDDEN void wse_completion_init(void) {
+void wse_completion_init(void) {
   pthread_key_create(&exit_key, on_thread_exit);
 }
 

@@ -208,8 +208,11 @@ WSE_HIDDEN int wse_thread_current(struct wse_thread **out);
 /* Run the calling thread's queued routines; returns how many ran. */
 WSE_HIDDEN size_t wse_run_completions(struct wse_thread *th);
 
-/* Fork support (fork.c); installed once by the first handle table use. */
+/* One-time set-up (fork.c), run by the first handle table use: it calls
+ * the inits below and installs the fork handlers, which call the
+ * after_fork functions, each defined next to what it resets. */
 WSE_HIDDEN void wse_init_once(void);
+WSE_HIDDEN void wse_completion_init(void); /* completion.c */
 WSE_HIDDEN void wse_event_after_fork(struct wse_slot *s);
 WSE_HIDDEN void wse_thread_after_fork(struct wse_slot *s);
 WSE_HIDDEN void wse_lock_after_fork(void);

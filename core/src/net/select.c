@@ -34,9 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "reactor.h"
+#include "net.h"
 
-#define GEN_MASK 0xFFFFFFu
 /* TCP states, as TCP_INFO reports them (stable kernel ABI). */
 enum { STATE_SYN_SENT = 2, STATE_CLOSE = 7 };
 #define WINDOWS_ONLY                                                          \
@@ -44,7 +43,7 @@ enum { STATE_SYN_SENT = 2, STATE_CLOSE = 7 };
    WSEVENT_FD_ROUTING_INTERFACE_CHANGE | WSEVENT_FD_ADDRESS_LIST_CHANGE)
 
 struct sock {
-  uint32_t gen;       /* bumped at every select and drop */
+  wse_io_t io;        /* the reactor registration, while active */
   bool active;
   bool connected;     /* seen connected since the select */
   bool listening;     /* seen listening (a state a socket never leaves) */
@@ -92,8 +91,8 @@ static void drop(int fd, struct sock *s, bool still_open) {
     wse_reactor_del(fd, false);
     wse_reactor_del(fd, true);
   }
+  wse_reactor_unregister(s->io);
   s->active = false;
-  s->gen++;
 }
 
 static void post(struct sock *s, int bit, int err) {
@@ -112,9 +111,20 @@ static void post_once(struct sock *s, int bit, int err) {
   post(s, bit, err);
 }
 
-/* verified: the caller has just checked that fd is still this socket. */
-static void evaluate(int fd, struct sock *s, bool write_edge, bool at_select,
-                     bool verified) {
+/* Why a socket is looked at. */
+enum cause {
+  ON_READINESS,  /* the reactor saw input, an error or a hang-up */
+  ON_WRITE_EDGE, /* the reactor saw send space come back */
+  AT_SELECT,     /* the select itself: record what already holds */
+  AFTER_ENUM,    /* the enumeration re-enabled what it took */
+};
+
+static void evaluate(int fd, struct sock *s, enum cause cause) {
+  /* At select and enumeration the caller has just checked that fd is
+   * still this socket; a reactor report may be older than a close. */
+  bool verified = cause == AT_SELECT || cause == AFTER_ENUM;
+  bool at_select = cause == AT_SELECT;
+  bool write_edge = cause == ON_WRITE_EDGE;
   struct pollfd p = {.fd = fd, .events = POLLIN | POLLPRI | POLLOUT | POLLRDHUP};
   if (poll(&p, 1, 0) < 0)
     return;
@@ -181,15 +191,13 @@ static void evaluate(int fd, struct sock *s, bool write_edge, bool at_select,
     post_once(s, WSEVENT_FD_CLOSE_BIT, 0); /* only once all data was read */
 }
 
-void wse_select_ready(uint32_t fd, uint32_t gen, uint32_t events,
-                      bool write_edge) {
+/* The reactor's callback.  The context is the descriptor, not a pointer:
+ * the table of sockets moves when it grows. */
+static void on_ready(void *ctx, uint32_t events, bool write_edge) {
+  int fd = (int)(intptr_t)ctx;
   (void)events; /* evaluate() looks at the socket itself */
-  if ((int)fd >= n_socks)
-    return;
-  struct sock *s = &socks[fd];
-  if (!s->active || (s->gen & GEN_MASK) != gen)
-    return; /* dropped or re-selected since this was reported */
-  evaluate((int)fd, s, write_edge, false, false);
+  /* The reactor drops reports of registrations dropped since. */
+  evaluate(fd, &socks[fd], write_edge ? ON_WRITE_EDGE : ON_READINESS);
 }
 
 static int grow(int fd) {
@@ -219,7 +227,7 @@ int wsevent_event_select(int fd, wsevent_t event, long mask) {
     return WSEVENT_EINVAL;
   if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
     return WSEVENT_ENOTSOCK;
-  if (mask != 0 && wsevent_is_set(event) < 0)
+  if (mask != 0 && up()->xIsSet(event) < 0)
     return WSEVENT_EINVAL_HANDLE;
   /* As on Windows, a selected socket is non-blocking (also after mask 0). */
   int fl = fcntl(fd, F_GETFL);
@@ -235,34 +243,34 @@ int wsevent_event_select(int fd, wsevent_t event, long mask) {
   struct sock *s = &socks[fd];
   if (s->active)
     drop(fd, s, true); /* a new select replaces the old one */
-  else
-    s->gen++;
   if (mask == 0)
     goto out; /* cancelled; the record went with it */
 
-  uint32_t gen = s->gen;
   memset(s, 0, sizeof *s);
-  s->gen = gen;
+  r = wse_reactor_register(on_ready, (void *)(intptr_t)fd, &s->io);
+  if (r != WSEVENT_OK)
+    goto out;
   s->event = event;
   s->mask = mask;
   s->type = getint(fd, SOL_SOCKET, SO_TYPE);
   s->dev = st.st_dev;
   s->ino = st.st_ino;
-  uint64_t ticket = wse_ticket(WSE_TICKET_SOCKET, (uint32_t)fd, gen & GEN_MASK);
-  r = wse_reactor_add(fd, EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLET, ticket, false);
+  r = wse_reactor_add(s->io, fd, EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLET, false);
   if (r == WSEVENT_OK) {
-    r = wse_reactor_add(fd, EPOLLOUT | EPOLLET, ticket, true);
+    r = wse_reactor_add(s->io, fd, EPOLLOUT | EPOLLET, true);
     if (r != WSEVENT_OK)
       wse_reactor_del(fd, false);
   }
-  if (r != WSEVENT_OK)
+  if (r != WSEVENT_OK) {
+    wse_reactor_unregister(s->io);
     goto out;
+  }
   s->active = true;
   /* Registering a writable socket queued a write edge: take it now, so
    * that this select reports FD_WRITE once, not again after an early
    * enumeration. */
   wse_reactor_take_write_edges();
-  evaluate(fd, s, false, true, true); /* conditions that already hold */
+  evaluate(fd, s, AT_SELECT); /* conditions that already hold */
 out:
   wse_reactor_unlock();
   return r;
@@ -277,7 +285,7 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
     return WSEVENT_EINVAL;
   if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
     return WSEVENT_ENOTSOCK;
-  if (event_to_reset != 0 && wsevent_is_set(event_to_reset) < 0)
+  if (event_to_reset != 0 && up()->xIsSet(event_to_reset) < 0)
     return WSEVENT_EINVAL_HANDLE;
   memset(out, 0, sizeof *out);
 
@@ -293,10 +301,10 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
     s->record = 0;
     memset(s->errors, 0, sizeof s->errors);
   }
-  if (event_to_reset != 0 && wsevent_reset(event_to_reset) != WSEVENT_OK)
+  if (event_to_reset != 0 && up()->xReset(event_to_reset) != WSEVENT_OK)
     r = WSEVENT_EINVAL_HANDLE;
   if (s != NULL && s->active)
-    evaluate(fd, s, false, false, true);
+    evaluate(fd, s, AFTER_ENUM);
   wse_reactor_unlock();
   return r;
 }

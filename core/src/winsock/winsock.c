@@ -7,9 +7,10 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
-#include "internal.h"
+#include "wsevent.h"
 #include "wsevent/winsock2.h"
 
 static _Atomic int startups;

@@ -229,28 +229,47 @@ static int check_duplicates(const wsevent_t *handles, size_t count) {
   return r;
 }
 
-/* ---- sleeping ---- */
+/* ---- deadlines ---- */
 
-static struct timespec deadline_after(uint32_t ms) {
+#define NS 1000000000LL
+
+wsevent_time_t wsevent_now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
-  t.tv_sec += ms / 1000;
-  t.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (t.tv_nsec >= 1000000000L) {
-    t.tv_sec++;
-    t.tv_nsec -= 1000000000L;
-  }
-  return t;
+  return (wsevent_time_t)t.tv_sec * NS + t.tv_nsec;
 }
+
+int wsevent_deadline(double seconds, wsevent_time_t *deadline) {
+  if (deadline == NULL || seconds != seconds)
+    return WSEVENT_EINVAL;
+  wsevent_time_t now = wsevent_now();
+  if (seconds <= 0)
+    *deadline = now;
+  else if (seconds > WSEVENT_MAX_SECONDS)
+    *deadline = WSEVENT_NEVER;
+  else /* rounded up: a wait never ends before the time it was given */
+    *deadline = now + (wsevent_time_t)(seconds * 1e9 + 0.999);
+  return WSEVENT_OK;
+}
+
+static wsevent_time_t deadline_after_ms(uint32_t ms) {
+  if (ms == WSEVENT_INFINITE)
+    return WSEVENT_NEVER;
+  return wsevent_now() + (wsevent_time_t)ms * 1000000LL;
+}
+
+/* ---- sleeping ---- */
 
 /* Sleep until satisfied, the deadline, or (if interruptible) a signal.
  * Returns WSEVENT_OK if satisfied, else WSEVENT_TIMEOUT/INTERRUPTED. */
-static int sleep_on(struct wse_waiter *w, uint32_t timeout, bool interruptible) {
-  struct timespec deadline;
+static int sleep_on(struct wse_waiter *w, wsevent_time_t deadline,
+                    bool interruptible) {
+  struct timespec ts;
   const struct timespec *dl = NULL;
-  if (timeout != WSEVENT_INFINITE) {
-    deadline = deadline_after(timeout);
-    dl = &deadline;
+  if (deadline != WSEVENT_NEVER) {
+    ts.tv_sec = (time_t)(deadline / NS);
+    ts.tv_nsec = (long)(deadline % NS);
+    dl = &ts;
   }
   uint32_t expected = WSE_W_AWAKE;
   if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_ASLEEP))
@@ -273,7 +292,8 @@ static int sleep_on(struct wse_waiter *w, uint32_t timeout, bool interruptible) 
  * (count 0).  th is the caller's thread record when the wait is alertable.
  */
 static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
-                       uint32_t timeout, size_t *index, struct wse_thread *th) {
+                       wsevent_time_t deadline, size_t *index,
+                       struct wse_thread *th) {
   struct wse_entry stack_entries[STACK_ENTRIES];
   struct wse_entry *entries = stack_entries;
   struct wse_waiter w;
@@ -320,7 +340,7 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
     if (th->apc_head != NULL)
       wse_satisfy(&w, WSEVENT_IO_COMPLETION, 0, false);
   }
-  if (!w.satisfied && !try_satisfy(&w, false) && timeout == 0) {
+  if (!w.satisfied && !try_satisfy(&w, false) && deadline <= wsevent_now()) {
     unregister(&w);
     w.satisfied = true;
   }
@@ -330,7 +350,7 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
   wse_unlock();
 
   if (must_sleep) {
-    r = sleep_on(&w, timeout, flags & WSEVENT_INTERRUPTIBLE);
+    r = sleep_on(&w, deadline, flags & WSEVENT_INTERRUPTIBLE);
     if (r != WSEVENT_OK) {
       wse_lock();
       if (!w.satisfied) {
@@ -365,6 +385,15 @@ static int alertable_start(unsigned flags, struct wse_thread **th) {
 
 int wsevent_wait_multiple(const wsevent_t *handles, size_t count,
                           unsigned flags, uint32_t timeout, size_t *index) {
+  /* A zero timeout polls without reading the clock. */
+  return wsevent_wait_multiple_until(handles, count, flags,
+                                     timeout == 0 ? 0 : deadline_after_ms(timeout),
+                                     index);
+}
+
+int wsevent_wait_multiple_until(const wsevent_t *handles, size_t count,
+                                unsigned flags, wsevent_time_t deadline,
+                                size_t *index) {
   struct wse_thread *th = NULL;
   size_t dummy;
   int r;
@@ -387,10 +416,10 @@ int wsevent_wait_multiple(const wsevent_t *handles, size_t count,
   r = try_fast(handles, count, flags & WSEVENT_WAIT_ALL, index);
   if (r == WSEVENT_OK || r == WSEVENT_EINVAL_HANDLE)
     return r;
-  if (r == NOTHING && timeout == 0)
+  if (r == NOTHING && (deadline == 0 || deadline <= wsevent_now()))
     return WSEVENT_TIMEOUT;
 
-  r = wait_locked(handles, count, flags, timeout, index, th);
+  r = wait_locked(handles, count, flags, deadline, index, th);
   if (r == WSEVENT_IO_COMPLETION)
     wse_run_completions(th);
   return r;
@@ -401,6 +430,11 @@ int wsevent_wait(wsevent_t event, uint32_t timeout) {
 }
 
 int wsevent_sleep(uint32_t timeout, unsigned flags) {
+  return wsevent_sleep_until(timeout == 0 ? 0 : deadline_after_ms(timeout),
+                             flags);
+}
+
+int wsevent_sleep_until(wsevent_time_t deadline, unsigned flags) {
   struct wse_thread *th = NULL;
   size_t index;
   int r;
@@ -410,10 +444,23 @@ int wsevent_sleep(uint32_t timeout, unsigned flags) {
   r = alertable_start(flags, &th);
   if (r != WSEVENT_OK)
     return r;
-  if (timeout == 0)
+  if (deadline == 0 || deadline <= wsevent_now())
     return WSEVENT_OK;
-  r = wait_locked(NULL, 0, flags, timeout, &index, th);
+  r = wait_locked(NULL, 0, flags, deadline, &index, th);
   if (r == WSEVENT_IO_COMPLETION)
     wse_run_completions(th);
   return r == WSEVENT_TIMEOUT ? WSEVENT_OK : r;
+}
+
+uint32_t wsevent_win32_result(int code, size_t index) {
+  switch (code) {
+  case WSEVENT_OK:
+    return WSEVENT_WAIT_OBJECT_0 + (uint32_t)index;
+  case WSEVENT_TIMEOUT:
+    return WSEVENT_WAIT_TIMEOUT;
+  case WSEVENT_IO_COMPLETION:
+    return WSEVENT_WAIT_IO_COMPLETION;
+  default:
+    return WSEVENT_WAIT_FAILED;
+  }
 }

@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include "tap.h"
+#include "../tap.h"
 #include "wsevent.h"
 
 /* ---- helpers ---- */

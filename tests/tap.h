@@ -4,6 +4,7 @@
  * TEST(name) { ... } registers a test.  main() runs each one in a child
  * process with its own timeout, so a crash, a deadlock or a failed
  * assertion fails that test alone, and prints TAP for `prove`.
+ * SKIP("why") ends a test as skipped (TAP's "# SKIP" directive).
  * `./test_x name` runs one test in-process (for gdb).
  * WSEVENT_TEST_TIMEOUT overrides the per-test timeout in seconds (slow
  * sanitizer or valgrind runs).
@@ -22,6 +23,8 @@
 typedef void (*tap_fn)(void);
 static struct { const char *name; tap_fn fn; } tap_tests[256];
 static int tap_count;
+static int tap_skip_fd = -1; /* the child's end of the pipe for SKIP */
+#define TAP_SKIPPED 77
 
 static void tap_register(const char *name, tap_fn fn) {
   tap_tests[tap_count].name = name;
@@ -58,23 +61,57 @@ static void tap_fail_ll(const char *file, int line, const char *expr,
 #define ASSERT_GT(a, b) ASSERT_OP(a, >, b)
 #define ASSERT(x) ASSERT_OP(!!(x), ==, 1)
 
+/* End the running test as skipped, with a reason for the TAP line. */
+#define SKIP(reason)                                                          \
+  do {                                                                        \
+    tap_skip(reason);                                                         \
+    return;                                                                   \
+  } while (0)
+
+static void tap_skip(const char *reason) {
+  fflush(stdout);
+  if (tap_skip_fd < 0) { /* run in-process by name */
+    printf("# SKIP %s\n", reason);
+    return;
+  }
+  ssize_t n = write(tap_skip_fd, reason, strlen(reason));
+  (void)n;
+  _exit(TAP_SKIPPED);
+}
+
 static inline double tap_now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static int tap_run_one(int i, int timeout) {
+/* Run test i in a child; 1 if it passed, 0 if not.  A skip's reason is
+ * written into skip[] (empty otherwise). */
+static int tap_run_one(int i, int timeout, char *skip, size_t skip_size) {
+  int p[2];
+  skip[0] = 0;
+  if (pipe(p) != 0)
+    return 0;
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
+    close(p[0]);
+    tap_skip_fd = p[1];
     alarm((unsigned)timeout);
     tap_tests[i].fn();
     fflush(stdout);
     _exit(0);
   }
+  close(p[1]);
   int status = 0;
   waitpid(pid, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == TAP_SKIPPED) {
+    ssize_t n = read(p[0], skip, skip_size - 1);
+    skip[n > 0 ? n : 0] = 0;
+    close(p[0]);
+    return 1;
+  }
+  close(p[0]);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
     return 1;
   if (WIFSIGNALED(status))
@@ -102,8 +139,10 @@ int main(int argc, char **argv) {
   }
   printf("1..%d\n", tap_count);
   for (int i = 0; i < tap_count; i++) {
-    int ok = tap_run_one(i, timeout);
-    printf("%sok %d - %s\n", ok ? "" : "not ", i + 1, tap_tests[i].name);
+    char skip[256];
+    int ok = tap_run_one(i, timeout, skip, sizeof skip);
+    printf("%sok %d - %s%s%s\n", ok ? "" : "not ", i + 1, tap_tests[i].name,
+           skip[0] ? " # SKIP " : "", skip);
     failed += !ok;
   }
   return failed ? 1 : 0;

@@ -19,7 +19,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "tap.h"
+#include "../tap.h"
 #include "wsevent.h"
 
 #define RINGS 2

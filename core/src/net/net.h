@@ -1,0 +1,70 @@
+/*
+ * net.h: what the files of the socket provider (core/src/net) share.
+ *
+ * The socket provider is a service provider like any other: it reaches
+ * events only through the upcall table of wsevent_provider.h, never through
+ * the event core's private headers.  It is the project's own proof that
+ * the provider interface is enough.
+ *
+ * reactor.c owns one thread that waits in epoll.  A registration names a
+ * callback of its own (the pattern of libuv's uv__io_t), so the reactor
+ * knows nothing of the files that register: select.c (WSAEventSelect) and
+ * timer.c (waitable timers).
+ */
+#ifndef WSEVENT_NET_H
+#define WSEVENT_NET_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wsevent_provider.h"
+
+#define WSE_HIDDEN __attribute__((visibility("hidden")))
+
+/* The table every call of the provider goes through: this library's own,
+ * taken as an outside provider takes its host's. */
+static inline const struct wsevent_upcalls *up(void) {
+  return wsevent_upcalls();
+}
+
+/*
+ * A registration's callback, run by the reactor thread with the reactor
+ * mutex held.  `events` are epoll's; `write_edge` is true when the report
+ * comes from the output-only instance (send space came back).
+ */
+typedef void (*wse_io_cb)(void *ctx, uint32_t events, bool write_edge);
+
+/* A registration: an index into the reactor's table plus a generation, so
+ * a report that was in flight while its registration was dropped is
+ * recognised as stale.  0 is never a valid registration. */
+typedef uint64_t wse_io_t;
+
+/* Guards the reactor, every selection and every timer. */
+WSE_HIDDEN extern pthread_mutex_t wse_reactor_mutex;
+
+/* Under the mutex: start the thread if needed. */
+WSE_HIDDEN int wse_reactor_start(void);
+/* Under the mutex: set an event once the mutex is released, which must
+ * then be done with wse_reactor_unlock(). */
+WSE_HIDDEN void wse_reactor_set(wsevent_t event);
+WSE_HIDDEN void wse_reactor_unlock(void);
+/* Under the mutex: a new registration with its callback, and descriptors
+ * added to it (main: input, errors, timers; writes: output edges). */
+WSE_HIDDEN int wse_reactor_register(wse_io_cb cb, void *ctx, wse_io_t *io);
+WSE_HIDDEN int wse_reactor_add(wse_io_t io, int fd, uint32_t events,
+                               bool writes);
+WSE_HIDDEN void wse_reactor_del(int fd, bool writes);
+/* Under the mutex: forget a registration; reports in flight are dropped. */
+WSE_HIDDEN void wse_reactor_unregister(wse_io_t io);
+/* Under the mutex: handle the write edges queued so far. */
+WSE_HIDDEN void wse_reactor_take_write_edges(void);
+/* A core code for a system errno (errno is left as it was). */
+WSE_HIDDEN int wse_errno_code(int err);
+
+/* Fork child: each file drops its state without touching the parent's.
+ * The reactor calls them from its own child handler. */
+WSE_HIDDEN void wse_select_forget(void);
+WSE_HIDDEN void wse_timer_forget(void);
+
+#endif
