@@ -68,7 +68,7 @@ static void tap_fail_ll(const char *file, int line, const char *expr,
     return;                                                                   \
   } while (0)
 
-static void tap_skip(const char *reason) {
+static inline void tap_skip(const char *reason) {
   fflush(stdout);
   if (tap_skip_fd < 0) { /* run in-process by name */
     printf("# SKIP %s\n", reason);

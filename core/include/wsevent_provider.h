@@ -26,9 +26,54 @@
 extern "C" {
 #endif
 
-#define WSEVENT_UPCALLS_VERSION 1
+#define WSEVENT_UPCALLS_VERSION 2
 #define WSEVENT_CAPSULE_NAME "wsevent._wsevent._C_API"
 #define WSEVENT_LUA_UPCALLS_FIELD "_upcalls"
+
+/*
+ * Wait sources (version 2).
+ *
+ * A provider whose work is driven by a file descriptor (a socket, a
+ * timerfd) attaches a source to the event it signals: the descriptor, the
+ * poll(2) events that would give it work, and callbacks.  A thread that
+ * waits on the event then polls the descriptor itself, besides sleeping
+ * on the event, and calls ready() in its own thread when the descriptor
+ * is ready: the provider does its work there (reads, records, sets the
+ * event through the table) and the waiter wakes with no thread hop between
+ * the kernel and itself.  A zero-timeout wait polls the descriptor once.
+ *
+ * While no thread polls a source, the provider serves the descriptor its
+ * own way (a thread of its own, in epoll).  watchers_changed() tells it
+ * when the number of polling threads (xSourceWatchers) may have crossed
+ * zero, so that it can stand down and take over again.
+ *
+ * A source lives until it is detached (xSourceDetach) or its event is
+ * closed, and no thread uses it any more; detached() then runs once, and
+ * only then may the provider close the descriptor and free the context.
+ * Sources do not survive fork(): the child's core forgets them without
+ * calling anything.
+ */
+typedef uint64_t wsevent_source_t;
+
+struct wsevent_source_ops {
+  /*
+   * The descriptor is ready; revents as poll(2) gives them.  Do the work
+   * and set the event if something happened.  Runs in a waiting thread,
+   * outside every lock of the core, perhaps in several threads at once;
+   * may call any upcall, xSourceUpdate and xSourceDetach of this source
+   * included.  It must make progress or change the source's events so
+   * that the descriptor is no longer ready for them: a waiter that keeps
+   * finding it ready with nothing done stops polling it for the rest of
+   * its wait and leaves it to the provider.
+   */
+  void (*ready)(void *context, short revents);
+  /* The number of polling threads may have crossed zero: look at
+   * xSourceWatchers().  Outside every lock of the core; may be NULL. */
+  void (*watchers_changed)(void *context);
+  /* The source is gone and unused: the last callback.  Called once, in
+   * the thread that dropped the last use, outside every lock. */
+  void (*detached)(void *context);
+};
 
 struct wsevent_upcalls {
   int iVersion;
@@ -49,6 +94,26 @@ struct wsevent_upcalls {
   const char *(*xStrerror)(int code);
   const char *(*xErrName)(int code);
   int (*xGetFlags)(wsevent_t event, unsigned *flags);
+  /* Version 2 */
+  int (*xWaitMultipleUntil)(const wsevent_t *events, size_t count,
+                            unsigned flags, wsevent_time_t deadline,
+                            size_t *index);
+  /* Attach a source to an event: WSEVENT_OK with *source, or
+   * WSEVENT_EINVAL_HANDLE, WSEVENT_EINVAL (NULL ops, ready or detached,
+   * negative fd), WSEVENT_ENOMEM, WSEVENT_ELIMIT. */
+  int (*xSourceAttach)(wsevent_t event, const struct wsevent_source_ops *ops,
+                       void *context, int fd, short events,
+                       wsevent_source_t *source);
+  /* Change the poll(2) events of interest (0: none for now); threads
+   * polling the source poll again with them.  WSEVENT_EINVAL_HANDLE once
+   * detached. */
+  int (*xSourceUpdate)(wsevent_source_t source, short events);
+  /* Detach a source; detached() runs once no thread uses it (perhaps
+   * before this returns, perhaps later in a waiting thread).  A second
+   * detach gives WSEVENT_EINVAL_HANDLE. */
+  int (*xSourceDetach)(wsevent_source_t source);
+  /* How many threads poll the source now (0 once detached). */
+  int (*xSourceWatchers)(wsevent_source_t source);
 };
 
 /* This process's table (for programs that link libwsevent). */

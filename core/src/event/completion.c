@@ -11,6 +11,8 @@
  * user APCs of a thread that ends.
  */
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -23,6 +25,11 @@ static void on_thread_exit(void *arg) {
 
   wse_lock();
   atomic_fetch_or(&th->slot.state, WSE_CLOSED);
+  if (th->wake_fd >= 0) {
+    /* Under the lock: pokes are written under it too. */
+    close(th->wake_fd);
+    th->wake_fd = -1;
+  }
   apc = th->apc_head;
   th->apc_head = th->apc_tail = NULL;
   atomic_store(&th->apc_count, 0);
@@ -57,6 +64,7 @@ int wse_thread_current(struct wse_thread **out) {
   th->waiter = NULL;
   atomic_store(&th->apc_count, 0);
   th->data = NULL;
+  th->wake_fd = -1;
   if (pthread_setspecific(exit_key, th) != 0) {
     atomic_store(&s->state, ((uint64_t)gen << 32) | WSE_CLOSED);
     wse_slot_unref(&wse_threads, s);
@@ -66,6 +74,12 @@ int wse_thread_current(struct wse_thread **out) {
   self = th;
   *out = th;
   return WSEVENT_OK;
+}
+
+int wse_thread_wake_fd(struct wse_thread *th) {
+  if (th->wake_fd < 0)
+    th->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  return th->wake_fd;
 }
 
 int wsevent_thread_self(wsevent_thread_t *out) {
@@ -155,7 +169,15 @@ void *wsevent_thread_data(void) { return self ? self->data : NULL; }
 void wse_thread_after_fork(struct wse_slot *s) {
   struct wse_thread *th = (struct wse_thread *)s;
   th->waiter = NULL;
-  if (th == self || wse_gen_of(atomic_load(&s->state)) == 0)
+  if (wse_gen_of(atomic_load(&s->state)) == 0)
+    return;
+  if (th->wake_fd >= 0) {
+    /* Shared with the parent's thread: a drain here could swallow its
+     * wake-up.  The child makes its own when it needs one. */
+    close(th->wake_fd);
+    th->wake_fd = -1;
+  }
+  if (th == self)
     return;
   /* Every other thread is gone in the child: its id dies with it. */
   atomic_fetch_or(&s->state, WSE_CLOSED);

@@ -68,10 +68,12 @@ int wsevent_close(wsevent_t h) {
   } while (!atomic_compare_exchange_weak(&ev->slot.state, &old,
                                          old | WSE_CLOSED));
 
-  if (old & (WSE_LOCKED_PATH | WSE_DISPATCH)) {
+  struct wse_source *gone = NULL;
+  if (old & (WSE_LOCKED_PATH | WSE_DISPATCH | WSE_HAS_SRC)) {
     /* A waiter registering concurrently either set WATCHED before our
      * compare-and-swap (so we see it and come here), or will find CLOSED
-     * when it looks at the event under the lock. */
+     * when it looks at the event under the lock; a source being attached
+     * likewise. */
     wse_lock();
     while (ev->head != NULL) {
       struct wse_entry *e = ev->head;
@@ -84,14 +86,16 @@ int wsevent_close(wsevent_t h) {
       close(ev->fd);
       ev->fd = -1;
     }
+    wse_sources_detach_all(ev, &gone);
     wse_unlock();
   }
+  /* The sources' detached() run outside the lock, once unused. */
+  wse_sources_release(gone);
   wse_slot_unref(&wse_events, &ev->slot);
   return WSEVENT_OK;
 }
 
-/* Add `extra` to the state only if h still names a live event. */
-static bool add_flags(wsevent_t h, struct wse_event *ev, uint64_t extra) {
+bool wse_event_add_flags(wsevent_t h, struct wse_event *ev, uint64_t extra) {
   uint64_t s = atomic_load(&ev->slot.state);
   do {
     if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED))
@@ -104,7 +108,7 @@ static bool add_flags(wsevent_t h, struct wse_event *ev, uint64_t extra) {
 static int set_locked(wsevent_t h, struct wse_event *ev) {
   int r = WSEVENT_EINVAL_HANDLE;
   wse_lock();
-  if (add_flags(h, ev, WSE_SIGNALED)) {
+  if (wse_event_add_flags(h, ev, WSE_SIGNALED)) {
     wse_dispatch(ev);
     r = WSEVENT_OK;
   }
@@ -246,7 +250,7 @@ int wsevent_fd(wsevent_t h, int *fd) {
       r = (errno == EMFILE || errno == ENFILE) ? WSEVENT_ENFILE
           : errno == ENOMEM                    ? WSEVENT_ENOMEM
                                                : WSEVENT_ESYS;
-    } else if (!add_flags(h, ev, WSE_HAS_FD)) {
+    } else if (!wse_event_add_flags(h, ev, WSE_HAS_FD)) {
       /* Closed meanwhile (a close with no waiters takes no lock). */
       close(e);
       r = WSEVENT_EINVAL_HANDLE;
@@ -268,6 +272,7 @@ int wsevent_fd(wsevent_t h, int *fd) {
 void wse_event_after_fork(struct wse_slot *s) {
   struct wse_event *ev = (struct wse_event *)s;
   ev->head = ev->tail = NULL;
+  ev->sources = NULL; /* the sources forget themselves (source.c) */
   ev->watchers = 0;
   ev->pending_next = NULL;
   atomic_store(&ev->queued, 0);
@@ -277,6 +282,6 @@ void wse_event_after_fork(struct wse_slot *s) {
     ev->fd = -1;
     ev->fd_readable = false;
   }
-  atomic_fetch_and(&s->state,
-                   ~(uint64_t)(WSE_WATCHED | WSE_HAS_FD | WSE_DISPATCH));
+  atomic_fetch_and(&s->state, ~(uint64_t)(WSE_WATCHED | WSE_HAS_FD |
+                                          WSE_DISPATCH | WSE_HAS_SRC));
 }

@@ -6,7 +6,8 @@
  * inherits consistent lists; it then forgets every waiter (their threads
  * are gone), closes the event descriptors (the parent still shares those
  * open file descriptions: writing one would wake the parent's pollers) and
- * closes the ids of the threads that did not survive.  Events keep their
+ * closes the ids of the threads that did not survive, and forgets every
+ * wait source (the providers' threads are gone).  Events keep their
  * state and handles, so the child can go on using them; it asks for new
  * descriptors with wsevent_fd().
  */
@@ -19,11 +20,13 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static void prepare(void) {
   pthread_mutex_lock(&wse_events.mutex);
   pthread_mutex_lock(&wse_threads.mutex);
+  pthread_mutex_lock(&wse_sources.mutex);
   wse_lock();
 }
 
 static void parent(void) {
   wse_unlock();
+  pthread_mutex_unlock(&wse_sources.mutex);
   pthread_mutex_unlock(&wse_threads.mutex);
   pthread_mutex_unlock(&wse_events.mutex);
 }
@@ -31,7 +34,9 @@ static void parent(void) {
 static void child(void) {
   wse_table_each(&wse_events, wse_event_after_fork);
   wse_table_each(&wse_threads, wse_thread_after_fork);
+  wse_table_each(&wse_sources, wse_source_after_fork);
   wse_lock_after_fork();
+  wse_table_after_fork(&wse_sources);
   wse_table_after_fork(&wse_threads);
   wse_table_after_fork(&wse_events);
 }

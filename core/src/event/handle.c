@@ -93,7 +93,7 @@ bool wse_slot_ref(struct wse_slot *s, uint32_t gen) {
   }
 }
 
-void wse_slot_unref(struct wse_table *t, struct wse_slot *s) {
+bool wse_slot_unref(struct wse_table *t, struct wse_slot *s) {
   uint64_t old = atomic_load(&s->refgen), new;
   do {
     if ((uint32_t)old == 1)
@@ -102,7 +102,7 @@ void wse_slot_unref(struct wse_table *t, struct wse_slot *s) {
       new = old - 1;
   } while (!atomic_compare_exchange_weak(&s->refgen, &old, new));
   if ((uint32_t)new != 0)
-    return;
+    return false;
 
   /* Last reference: back to the free list.  The state word keeps the old
    * generation and WSE_CLOSED until the slot is handed out again, so a
@@ -111,6 +111,7 @@ void wse_slot_unref(struct wse_table *t, struct wse_slot *s) {
   s->next_free = t->free_head;
   t->free_head = s->index + 1;
   pthread_mutex_unlock(&t->mutex);
+  return true;
 }
 
 void wse_table_each(struct wse_table *t, void (*fn)(struct wse_slot *)) {
@@ -133,5 +134,12 @@ struct wse_table wse_threads = {
     .mutex = PTHREAD_MUTEX_INITIALIZER,
     .slot_size = sizeof(struct wse_thread),
     .kind = WSE_KIND_THREAD,
+    .limit = WSE_MAX_SLOTS,
+};
+
+struct wse_table wse_sources = {
+    .mutex = PTHREAD_MUTEX_INITIALIZER,
+    .slot_size = sizeof(struct wse_source),
+    .kind = WSE_KIND_SOURCE,
     .limit = WSE_MAX_SLOTS,
 };

@@ -22,12 +22,14 @@
 #ifndef WSEVENT_INTERNAL_H
 #define WSEVENT_INTERNAL_H
 
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <pthread.h>
 
 #include "wsevent.h"
+#include "wsevent_provider.h"
 
 #define WSE_HIDDEN __attribute__((visibility("hidden")))
 
@@ -38,7 +40,7 @@
  * A handle is gen:32 | kind:4 | index+1:28.  Index 0 is stored as 1 so that
  * handle 0 is never valid; generations start at 1 and skip 0 on wrap.
  */
-enum wse_kind { WSE_KIND_EVENT = 1, WSE_KIND_THREAD = 2 };
+enum wse_kind { WSE_KIND_EVENT = 1, WSE_KIND_THREAD = 2, WSE_KIND_SOURCE = 3 };
 
 #define WSE_CHUNK_BITS 10
 #define WSE_CHUNK_SLOTS (1u << WSE_CHUNK_BITS)
@@ -76,6 +78,7 @@ struct wse_table {
 
 WSE_HIDDEN extern struct wse_table wse_events;
 WSE_HIDDEN extern struct wse_table wse_threads;
+WSE_HIDDEN extern struct wse_table wse_sources;
 
 static inline uint32_t wse_gen_of(uint64_t word) { return (uint32_t)(word >> 32); }
 static inline uint64_t wse_make_handle(enum wse_kind kind, uint32_t index,
@@ -91,8 +94,8 @@ WSE_HIDDEN int wse_slot_alloc(struct wse_table *t, struct wse_slot **slot,
                               uint32_t *index, uint32_t *gen);
 /* Take a reference if the handle is current; false if it is not. */
 WSE_HIDDEN bool wse_slot_ref(struct wse_slot *s, uint32_t gen);
-/* Drop a reference; the last one frees the slot. */
-WSE_HIDDEN void wse_slot_unref(struct wse_table *t, struct wse_slot *s);
+/* Drop a reference; the last one frees the slot and returns true. */
+WSE_HIDDEN bool wse_slot_unref(struct wse_table *t, struct wse_slot *s);
 /* Call fn on every slot ever handed out (fork child, under no lock). */
 WSE_HIDDEN void wse_table_each(struct wse_table *t,
                                void (*fn)(struct wse_slot *));
@@ -107,6 +110,7 @@ WSE_HIDDEN void wse_table_after_fork(struct wse_table *t);
 #define WSE_MANUAL 0x08u   /* manual-reset (constant while open) */
 #define WSE_HAS_FD 0x10u   /* a file descriptor mirrors the state */
 #define WSE_DISPATCH 0x20u /* a signal-handler set awaits its dispatch */
+#define WSE_HAS_SRC 0x40u  /* wait sources attached: waits poll, close locks */
 #define WSE_LOCKED_PATH (WSE_WATCHED | WSE_HAS_FD)
 
 /* ------------------------------------------------------------------ */
@@ -121,10 +125,13 @@ struct wse_entry {
   struct wse_event *event;
 };
 
+struct wse_source;
+
 struct wse_event {
   struct wse_slot slot;
   /* Under the dispatcher lock: */
   struct wse_entry *head, *tail; /* waiters, oldest first */
+  struct wse_source *sources;    /* attached wait sources (HAS_SRC) */
   uint32_t watchers;             /* entries linked (WATCHED iff > 0) */
   int fd;                        /* the eventfd, valid while WSE_HAS_FD */
   bool fd_readable;              /* what the eventfd shows now (same) */
@@ -135,10 +142,12 @@ struct wse_event {
 
 /*
  * A waiter's futex word.  The waiting thread sleeps only after moving it
- * from AWAKE to ASLEEP, so the thread that satisfies it makes the wake-up
- * system call only when somebody actually sleeps.
+ * from AWAKE to ASLEEP (on the futex) or POLLING (in poll(2), on its wait
+ * sources and its thread's wake descriptor), so the thread that satisfies
+ * it makes the wake-up system call only when somebody actually sleeps,
+ * and the one that fits how it sleeps.
  */
-enum { WSE_W_AWAKE = 0, WSE_W_ASLEEP = 1, WSE_W_DONE = 2 };
+enum { WSE_W_AWAKE = 0, WSE_W_ASLEEP = 1, WSE_W_DONE = 2, WSE_W_POLLING = 3 };
 
 struct wse_thread;
 
@@ -152,6 +161,22 @@ struct wse_waiter {
   size_t linked;            /* entries[0..linked) are in event lists */
   struct wse_entry *entries;
   struct wse_thread *alertable; /* the thread whose APCs can satisfy us */
+  int wake_fd;                  /* while POLLING: the thread's eventfd */
+};
+
+/* A wait source (source.c): a provider's descriptor, polled by waiters. */
+struct wse_source {
+  struct wse_slot slot;
+  /* Constant while attached: */
+  const struct wsevent_source_ops *ops;
+  void *context;
+  int fd;
+  /* Under the dispatcher lock: */
+  struct wse_event *event;  /* NULL once detached */
+  struct wse_source *next;  /* in event->sources */
+  short events;
+  uint64_t mark;            /* the last poll set that took it (dedup) */
+  _Atomic uint32_t pollers; /* waiters polling it now */
 };
 
 struct wse_apc {
@@ -167,6 +192,8 @@ struct wse_thread {
   struct wse_waiter *waiter; /* set during an alertable wait */
   _Atomic uint32_t apc_count;
   void *data;                /* wsevent_thread_set_data, owner thread only */
+  int wake_fd;               /* eventfd for polling waits, -1 until needed;
+                                closed under the lock */
 };
 
 /* The event a handle names if it is open, else NULL (no reference). */
@@ -202,9 +229,73 @@ WSE_HIDDEN void wse_satisfy(struct wse_waiter *w, int result, size_t index,
 WSE_HIDDEN void wse_sync_fd(struct wse_event *ev);
 /* Clear SIGNALED (consumption by a wait) and mirror the fd. */
 WSE_HIDDEN void wse_consume(struct wse_event *ev);
+/* Add flags to the state only if h still names a live event (any thread). */
+WSE_HIDDEN bool wse_event_add_flags(wsevent_t h, struct wse_event *ev,
+                                    uint64_t extra);
 
 /* The calling thread's record, created on first use (completion.c). */
 WSE_HIDDEN int wse_thread_current(struct wse_thread **out);
+/* Its wake descriptor for polling waits, created on first use; -1 if none
+ * can be had (the wait then sleeps on its futex). */
+WSE_HIDDEN int wse_thread_wake_fd(struct wse_thread *th);
+/* Wake a POLLING waiter through its wake descriptor (under the lock). */
+WSE_HIDDEN void wse_poke(int wake_fd);
+
+/* ---- wait sources (source.c) ---- */
+
+/* Detach every source of a closing event (under the lock); the sources
+ * are chained through `next` into *gone, to be released with
+ * wse_sources_release() once the lock is dropped. */
+WSE_HIDDEN void wse_sources_detach_all(struct wse_event *ev,
+                                       struct wse_source **gone);
+WSE_HIDDEN void wse_sources_release(struct wse_source *gone);
+/* Drop one use of a source; the last one calls its detached(). */
+WSE_HIDDEN void wse_source_unref(struct wse_source *src);
+WSE_HIDDEN void wse_source_after_fork(struct wse_slot *s);
+/* Bumped (under the lock) whenever what a polling waiter must poll
+ * changes; a waiter whose set is as old as this need not build it again. */
+WSE_HIDDEN extern _Atomic uint64_t wse_sources_gen;
+
+/* ---- polling waits (pollwait.c) ---- */
+
+#define WSE_POLL_STACK 8
+/* wse_sleep_polling: polling cannot go on; sleep on the futex instead. */
+#define WSE_POLL_FAILED (-102)
+
+struct wse_pollset {
+  size_t n, cap;             /* sources */
+  struct pollfd *pfds;       /* [0]: the wake eventfd; [1 + i]: srcs[i] */
+  struct wse_source **srcs;  /* each referenced */
+  bool *changed;             /* pollers crossed zero: notify the provider */
+  bool watch;                /* count in pollers (not for a single look) */
+  uint64_t gen;              /* wse_sources_gen when built */
+  struct pollfd pfd_stack[1 + WSE_POLL_STACK];
+  struct wse_source *src_stack[WSE_POLL_STACK];
+  bool changed_stack[WSE_POLL_STACK];
+};
+
+WSE_HIDDEN void wse_pollset_init(struct wse_pollset *ps, int wake_fd,
+                                 bool watch);
+/* Under the lock: take the sources of w's events; false if there is none. */
+WSE_HIDDEN bool wse_pollset_build(struct wse_pollset *ps,
+                                  const struct wse_waiter *w);
+/* Under the lock: stop counting in pollers.  Then, outside it: */
+WSE_HIDDEN void wse_pollset_drop(struct wse_pollset *ps);
+WSE_HIDDEN void wse_pollset_notify(struct wse_pollset *ps);
+WSE_HIDDEN void wse_pollset_free(struct wse_pollset *ps);
+/* Sleep polling sets[*cur] until satisfied, the deadline, a signal (if
+ * interruptible) or WSE_POLL_FAILED. */
+WSE_HIDDEN int wse_sleep_polling(struct wse_waiter *w,
+                                 struct wse_pollset sets[2], int *cur,
+                                 wsevent_time_t deadline, bool interruptible);
+/* The table's entries (provider.c). */
+WSE_HIDDEN int wse_source_attach(wsevent_t event,
+                                 const struct wsevent_source_ops *ops,
+                                 void *context, int fd, short events,
+                                 wsevent_source_t *source);
+WSE_HIDDEN int wse_source_update(wsevent_source_t source, short events);
+WSE_HIDDEN int wse_source_detach(wsevent_source_t source);
+WSE_HIDDEN int wse_source_watchers(wsevent_source_t source);
 /* Run the calling thread's queued routines; returns how many ran. */
 WSE_HIDDEN size_t wse_run_completions(struct wse_thread *th);
 

@@ -1,5 +1,5 @@
 /* provider.c: the upcall table handed to service providers. */
-#include "wsevent_provider.h"
+#include "internal.h"
 
 static const struct wsevent_upcalls table = {
     .iVersion = WSEVENT_UPCALLS_VERSION,
@@ -17,6 +17,11 @@ static const struct wsevent_upcalls table = {
     .xStrerror = wsevent_strerror,
     .xErrName = wsevent_err_name,
     .xGetFlags = wsevent_get_flags,
+    .xWaitMultipleUntil = wsevent_wait_multiple_until,
+    .xSourceAttach = wse_source_attach,
+    .xSourceUpdate = wse_source_update,
+    .xSourceDetach = wse_source_detach,
+    .xSourceWatchers = wse_source_watchers,
 };
 
 const struct wsevent_upcalls *wsevent_upcalls(void) { return &table; }

@@ -88,11 +88,15 @@ void wse_satisfy(struct wse_waiter *w, int result, size_t index, bool wake) {
   w->result = result;
   w->index = index;
   unregister(w);
+  int wake_fd = w->wake_fd;
   /* After this exchange the waiter may return and its stack vanish; the
-   * wake-up below only uses the address, which is harmless even then. */
+   * futex wake-up below only uses the address, which is harmless even
+   * then.  The eventfd is the thread's, closed only under the lock. */
   uint32_t old = atomic_exchange(&w->futex, WSE_W_DONE);
   if (wake && old == WSE_W_ASLEEP)
     wse_wake_after_unlock(&w->futex);
+  else if (wake && old == WSE_W_POLLING)
+    wse_poke(wake_fd);
 }
 
 /* Satisfy w if its events allow it now (under the lock). */
@@ -159,12 +163,13 @@ static bool load_event(wsevent_t h, struct wse_event **ev, uint64_t *s) {
   return wse_gen_of(*s) == (uint32_t)(h >> 32) && !(*s & WSE_CLOSED);
 }
 
+/* *sources: whether any event has wait sources (a wait then polls). */
 static int try_fast(const wsevent_t *handles, size_t count, bool all,
-                    size_t *index) {
+                    size_t *index, bool *sources) {
   size_t found = SIZE_MAX;
   bool all_signaled = true, all_manual = true;
   struct wse_event *ev, *found_ev = NULL;
-  uint64_t s, found_s = 0;
+  uint64_t s, found_s = 0, any = 0;
 
   /* As on Windows, every handle is checked before any is used. */
   for (size_t i = 0; i < count; i++) {
@@ -172,6 +177,7 @@ static int try_fast(const wsevent_t *handles, size_t count, bool all,
       *index = i;
       return WSEVENT_EINVAL_HANDLE;
     }
+    any |= s;
     if (!(s & WSE_SIGNALED))
       all_signaled = false;
     else if (found == SIZE_MAX)
@@ -179,6 +185,7 @@ static int try_fast(const wsevent_t *handles, size_t count, bool all,
     if (!(s & WSE_MANUAL))
       all_manual = false;
   }
+  *sources = (any & WSE_HAS_SRC) != 0;
   if (all) {
     if (!all_signaled)
       return NOTHING;
@@ -289,13 +296,16 @@ static int sleep_on(struct wse_waiter *w, wsevent_time_t deadline,
 
 /*
  * The locked path, shared by wsevent_wait_multiple and wsevent_sleep
- * (count 0).  th is the caller's thread record when the wait is alertable.
+ * (count 0).  th is the caller's thread record when the wait is alertable;
+ * wake_fd its wake eventfd when the events have sources to poll, else -1.
  */
 static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
                        wsevent_time_t deadline, size_t *index,
-                       struct wse_thread *th) {
+                       struct wse_thread *th, int wake_fd) {
   struct wse_entry stack_entries[STACK_ENTRIES];
   struct wse_entry *entries = stack_entries;
+  struct wse_pollset sets[2];
+  int cur = 0;
   struct wse_waiter w;
   int r;
 
@@ -313,6 +323,7 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
   w.linked = 0;
   w.entries = entries;
   w.alertable = th;
+  w.wake_fd = -1;
   for (size_t i = 0; i < count; i++) {
     entries[i].event = wse_event_of(handles[i]);
     entries[i].waiter = &w;
@@ -340,7 +351,18 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
     if (th->apc_head != NULL)
       wse_satisfy(&w, WSEVENT_IO_COMPLETION, 0, false);
   }
-  if (!w.satisfied && !try_satisfy(&w, false) && deadline <= wsevent_now()) {
+  bool past = deadline <= wsevent_now();
+  bool polling = false;
+  if (!w.satisfied && !try_satisfy(&w, false) && wake_fd >= 0) {
+    /* A wait that only looks once does not make providers stand down. */
+    wse_pollset_init(&sets[0], wake_fd, !past);
+    polling = wse_pollset_build(&sets[0], &w);
+    if (polling)
+      w.wake_fd = wake_fd;
+    else
+      wse_pollset_free(&sets[0]);
+  }
+  if (!w.satisfied && !polling && past) {
     unregister(&w);
     w.satisfied = true;
   }
@@ -349,17 +371,37 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
   bool must_sleep = !w.satisfied;
   wse_unlock();
 
+  if (polling)
+    wse_pollset_notify(&sets[0]);
   if (must_sleep) {
-    r = sleep_on(&w, deadline, flags & WSEVENT_INTERRUPTIBLE);
-    if (r != WSEVENT_OK) {
+    bool interruptible = flags & WSEVENT_INTERRUPTIBLE;
+    r = polling ? wse_sleep_polling(&w, sets, &cur, deadline, interruptible)
+                : sleep_on(&w, deadline, interruptible);
+    if (r == WSE_POLL_FAILED) {
+      /* Leave the sources to their providers, and sleep on the futex. */
+      wse_lock();
+      wse_pollset_drop(&sets[cur]);
+      wse_unlock();
+      wse_pollset_notify(&sets[cur]);
+      wse_pollset_free(&sets[cur]);
+      polling = false;
+      r = sleep_on(&w, deadline, interruptible);
+    }
+    if (r != WSEVENT_OK || polling) {
       wse_lock();
       if (!w.satisfied) {
         unregister(&w);
         w.satisfied = true;
         w.result = r;
       }
+      if (polling)
+        wse_pollset_drop(&sets[cur]);
       wse_unlock();
     }
+  }
+  if (polling) {
+    wse_pollset_notify(&sets[cur]);
+    wse_pollset_free(&sets[cur]);
   }
   r = w.result;
   *index = w.index;
@@ -413,13 +455,23 @@ int wsevent_wait_multiple_until(const wsevent_t *handles, size_t count,
   if (r != WSEVENT_OK)
     return r;
 
-  r = try_fast(handles, count, flags & WSEVENT_WAIT_ALL, index);
+  bool sources;
+  r = try_fast(handles, count, flags & WSEVENT_WAIT_ALL, index, &sources);
   if (r == WSEVENT_OK || r == WSEVENT_EINVAL_HANDLE)
     return r;
-  if (r == NOTHING && (deadline == 0 || deadline <= wsevent_now()))
+  /* A poll of events with sources looks at their descriptors once. */
+  if (r == NOTHING && !sources && (deadline == 0 || deadline <= wsevent_now()))
     return WSEVENT_TIMEOUT;
 
-  r = wait_locked(handles, count, flags, deadline, index, th);
+  int wake_fd = -1;
+  if (sources) {
+    struct wse_thread *self = th;
+    /* Without a wake descriptor, the wait sleeps on its futex and the
+     * providers serve their sources. */
+    if (self != NULL || wse_thread_current(&self) == WSEVENT_OK)
+      wake_fd = wse_thread_wake_fd(self);
+  }
+  r = wait_locked(handles, count, flags, deadline, index, th, wake_fd);
   if (r == WSEVENT_IO_COMPLETION)
     wse_run_completions(th);
   return r;
@@ -446,7 +498,7 @@ int wsevent_sleep_until(wsevent_time_t deadline, unsigned flags) {
     return r;
   if (deadline == 0 || deadline <= wsevent_now())
     return WSEVENT_OK;
-  r = wait_locked(NULL, 0, flags, deadline, &index, th);
+  r = wait_locked(NULL, 0, flags, deadline, &index, th, -1);
   if (r == WSEVENT_IO_COMPLETION)
     wse_run_completions(th);
   return r == WSEVENT_TIMEOUT ? WSEVENT_OK : r;

@@ -57,6 +57,33 @@ WSE_HIDDEN int wse_reactor_add(wse_io_t io, int fd, uint32_t events,
 WSE_HIDDEN void wse_reactor_del(int fd, bool writes);
 /* Under the mutex: forget a registration; reports in flight are dropped. */
 WSE_HIDDEN void wse_reactor_unregister(wse_io_t io);
+/*
+ * A wait source the reactor serves while no waiter polls it: registered
+ * in `main` while unwatched, out of it while some waiter polls the
+ * descriptor itself.  The owner calls wse_served_changed() from its
+ * watchers_changed callback.
+ */
+struct wse_served {
+  wse_io_t io;
+  wsevent_source_t source;
+  int fd;
+  uint32_t events; /* epoll events while served */
+  bool armed;      /* in epoll now */
+  struct wse_served *next_detach; /* wse_reactor_detach's list */
+};
+/* Under the mutex: register (disarmed) with a callback. */
+WSE_HIDDEN int wse_served_init(struct wse_served *sv, wse_io_cb cb, void *ctx,
+                               int fd, uint32_t events);
+/* Under the mutex: arm or disarm as the source's watchers say. */
+WSE_HIDDEN int wse_served_update(struct wse_served *sv);
+/* Takes the mutex: wse_served_update, for watchers_changed. */
+WSE_HIDDEN void wse_served_changed(struct wse_served *sv);
+/* Under the mutex: out of epoll, registration dropped. */
+WSE_HIDDEN void wse_served_stop(struct wse_served *sv);
+/* Under the mutex: detach a source once the mutex is released (a detach
+ * may run the provider's detached(), which takes the mutex). */
+WSE_HIDDEN void wse_reactor_detach(struct wse_served *sv);
+
 /* Under the mutex: handle the write edges queued so far. */
 WSE_HIDDEN void wse_reactor_take_write_edges(void);
 /* A core code for a system errno (errno is left as it was). */

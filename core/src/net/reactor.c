@@ -59,6 +59,8 @@ static uint32_t n_regs;
 #define MAX_DEFERRED_SETS 64
 static wsevent_t deferred_sets[MAX_DEFERRED_SETS];
 static int n_deferred_sets;
+/* Detaches decided under the mutex, chained through the sources. */
+static struct wse_served *deferred_detaches;
 
 void wse_reactor_set(wsevent_t event) {
   if (n_deferred_sets == MAX_DEFERRED_SETS)
@@ -67,15 +69,34 @@ void wse_reactor_set(wsevent_t event) {
     deferred_sets[n_deferred_sets++] = event;
 }
 
+void wse_reactor_detach(struct wse_served *sv) {
+  sv->next_detach = deferred_detaches;
+  deferred_detaches = sv;
+}
+
 void wse_reactor_unlock(void) {
   wsevent_t sets[MAX_DEFERRED_SETS];
   int n = n_deferred_sets;
   for (int i = 0; i < n; i++)
     sets[i] = deferred_sets[i];
   n_deferred_sets = 0;
+  /* Take the ids now: a detach may free its provider's object. */
+  wsevent_source_t detach[MAX_DEFERRED_SETS];
+  int n_detach = 0;
+  while (deferred_detaches != NULL && n_detach < MAX_DEFERRED_SETS) {
+    detach[n_detach++] = deferred_detaches->source;
+    deferred_detaches = deferred_detaches->next_detach;
+  }
+  bool more = deferred_detaches != NULL;
   pthread_mutex_unlock(&wse_reactor_mutex);
   for (int i = 0; i < n; i++)
     up()->xSet(sets[i]);
+  for (int i = 0; i < n_detach; i++)
+    up()->xSourceDetach(detach[i]);
+  if (more) { /* a burst of detaches: the rest in another round */
+    pthread_mutex_lock(&wse_reactor_mutex);
+    wse_reactor_unlock();
+  }
 }
 
 int wse_reactor_register(wse_io_cb cb, void *ctx, wse_io_t *io) {
@@ -188,6 +209,7 @@ static void child_after_fork(void) {
   main_fd = writes_fd = stop_fd = -1;
   running = stopping = false;
   n_deferred_sets = 0;
+  deferred_detaches = NULL;
   free(regs);
   regs = NULL;
   n_regs = 0;
@@ -253,6 +275,43 @@ int wse_reactor_add(wse_io_t io, int fd, uint32_t events, bool writes) {
   return add_raw(writes ? writes_fd : main_fd, fd, events, io) < 0
              ? wse_errno_code(errno)
              : WSEVENT_OK;
+}
+
+int wse_served_init(struct wse_served *sv, wse_io_cb cb, void *ctx, int fd,
+                    uint32_t events) {
+  sv->fd = fd;
+  sv->events = events;
+  sv->armed = false;
+  return wse_reactor_register(cb, ctx, &sv->io);
+}
+
+int wse_served_update(struct wse_served *sv) {
+  bool want = up()->xSourceWatchers(sv->source) == 0;
+  if (want == sv->armed)
+    return WSEVENT_OK;
+  if (want) {
+    int r = wse_reactor_add(sv->io, sv->fd, sv->events, false);
+    if (r != WSEVENT_OK)
+      return r;
+  } else {
+    wse_reactor_del(sv->fd, false);
+  }
+  sv->armed = want;
+  return WSEVENT_OK;
+}
+
+void wse_served_changed(struct wse_served *sv) {
+  pthread_mutex_lock(&wse_reactor_mutex);
+  /* A failure to re-arm leaves the source to its waiters' next polls. */
+  wse_served_update(sv);
+  wse_reactor_unlock();
+}
+
+void wse_served_stop(struct wse_served *sv) {
+  if (sv->armed)
+    wse_reactor_del(sv->fd, false);
+  sv->armed = false;
+  wse_reactor_unregister(sv->io);
 }
 
 void wse_reactor_del(int fd, bool writes) {

@@ -1,11 +1,19 @@
 /*
- * timer.c: waitable timers that signal events, on timerfds in the reactor.
+ * timer.c: waitable timers that signal events, as timerfd wait sources.
  *
- * A timer id is gen:32 | slot+1:32, so a cancelled or finished timer's id
- * is refused even once its slot serves another timer.  A one-shot timer
- * finishes when it fires; any timer stops when its event is gone.
+ * A timer is a timerfd attached to its event as a wait source: a thread
+ * waiting on the event polls the timerfd itself and sets the event in its
+ * own thread when it expires; while nobody waits, the reactor serves it.
+ * Its id is the source's id, so a cancelled or finished timer's id is
+ * refused (generation-checked) even once its slot serves another source.
+ *
+ * A one-shot timer detaches itself when it fires; any timer is detached
+ * when its event is closed (the core detaches the event's sources), and
+ * the timerfd is closed and the timer freed in detached(), once no waiter
+ * uses it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -15,38 +23,67 @@
 #include "net.h"
 
 struct timer {
-  uint32_t gen;
-  bool active;
-  wse_io_t io;
-  bool periodic;
-  int fd;
+  struct wse_served served; /* fd, source, reactor registration */
   wsevent_t event;
+  bool periodic;
+  /* Every live timer, under the reactor mutex (for a fork child). */
+  struct timer *prev, *next;
 };
 
 static struct timer *timers;
-static uint32_t n_timers;
 
-static void stop(struct timer *t) {
-  wse_reactor_del(t->fd, false);
-  wse_reactor_unregister(t->io);
-  close(t->fd);
-  t->active = false;
-  t->gen++;
+/* The timer expired (or another thread took the expiry first): set the
+ * event; a one-shot timer is done.  In a waiter or the reactor thread. */
+static bool fire(struct timer *t) {
+  uint64_t expirations;
+  if (read(t->served.fd, &expirations, sizeof expirations) !=
+      sizeof expirations)
+    return false; /* nothing expired, or another thread took it */
+  int r = up()->xSet(t->event);
+  return !t->periodic || r == WSEVENT_EINVAL_HANDLE;
 }
 
-/* The reactor's callback; the context is the slot (the table moves). */
-static void on_ready(void *ctx, uint32_t events, bool write_edge) {
-  struct timer *t = &timers[(uintptr_t)ctx];
+static void on_ready(void *ctx, short revents) {
+  struct timer *t = ctx;
+  (void)revents;
+  if (fire(t))
+    up()->xSourceDetach(t->served.source);
+}
+
+/* The reactor's callback (under its mutex, so detaching waits). */
+static void on_reactor(void *ctx, uint32_t events, bool write_edge) {
+  struct timer *t = ctx;
   (void)events;
   (void)write_edge;
-  uint64_t expirations;
-  if (read(t->fd, &expirations, sizeof expirations) != sizeof expirations)
-    return; /* spurious: nothing expired */
-  /* Set now, under the mutex: its result tells whether the event lives. */
-  int r = up()->xSet(t->event);
-  if (r == WSEVENT_EINVAL_HANDLE || !t->periodic)
-    stop(t);
+  if (fire(t))
+    wse_reactor_detach(&t->served);
 }
+
+static void on_watchers_changed(void *ctx) {
+  struct timer *t = ctx;
+  wse_served_changed(&t->served);
+}
+
+static void on_detached(void *ctx) {
+  struct timer *t = ctx;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  wse_served_stop(&t->served);
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    timers = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  pthread_mutex_unlock(&wse_reactor_mutex);
+  close(t->served.fd);
+  free(t);
+}
+
+static const struct wsevent_source_ops timer_ops = {
+    .ready = on_ready,
+    .watchers_changed = on_watchers_changed,
+    .detached = on_detached,
+};
 
 static void ms_to_its(uint32_t due_ms, uint32_t period_ms, struct itimerspec *its) {
   memset(its, 0, sizeof *its);
@@ -61,81 +98,82 @@ static void ms_to_its(uint32_t due_ms, uint32_t period_ms, struct itimerspec *it
 int wsevent_timer_start(wsevent_t event, uint32_t due_ms, uint32_t period_ms,
                         wsevent_timer_t *out) {
   struct itimerspec its;
-  int r;
 
   if (out == NULL)
     return WSEVENT_EINVAL;
   if (up()->xIsSet(event) < 0)
     return WSEVENT_EINVAL_HANDLE;
+  struct timer *t = calloc(1, sizeof *t);
+  if (t == NULL)
+    return WSEVENT_ENOMEM;
   int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (fd < 0)
-    return wse_errno_code(errno);
+  if (fd < 0) {
+    int err = errno;
+    free(t);
+    errno = err;
+    return wse_errno_code(err);
+  }
+  t->event = event;
+  t->periodic = period_ms != 0;
 
+  /* The mutex is held from the attach to the registration: a close of
+   * the event meanwhile detaches the source, whose detached() then waits
+   * here for the mutex, and finds a timer fully set up. */
   pthread_mutex_lock(&wse_reactor_mutex);
-  r = wse_reactor_start();
-  uint32_t slot = 0;
-  while (r == WSEVENT_OK && slot < n_timers && timers[slot].active)
-    slot++;
-  if (r == WSEVENT_OK && slot == n_timers) {
-    uint32_t n = n_timers ? n_timers * 2 : 16;
-    struct timer *grown = realloc(timers, n * sizeof *grown);
-    if (grown == NULL) {
-      r = WSEVENT_ENOMEM;
-    } else {
-      memset(grown + n_timers, 0, (n - n_timers) * sizeof *grown);
-      timers = grown;
-      n_timers = n;
-    }
-  }
-  if (r == WSEVENT_OK) {
-    struct timer *t = &timers[slot];
-    t->gen++;
-    if (t->gen == 0)
-      t->gen = 1;
-    t->fd = fd;
-    t->event = event;
-    t->periodic = period_ms != 0;
-    r = wse_reactor_register(on_ready, (void *)(uintptr_t)slot, &t->io);
-    if (r == WSEVENT_OK) {
-      r = wse_reactor_add(t->io, fd, EPOLLIN, false);
-      ms_to_its(due_ms, period_ms, &its);
-      if (r == WSEVENT_OK && timerfd_settime(fd, 0, &its, NULL) < 0) {
-        wse_reactor_del(fd, false);
-        r = wse_errno_code(errno);
-      }
-      if (r != WSEVENT_OK)
-        wse_reactor_unregister(t->io);
-    }
-    if (r == WSEVENT_OK) {
-      t->active = true;
-      *out = ((uint64_t)t->gen << 32) | (slot + 1);
-    }
-  }
-  pthread_mutex_unlock(&wse_reactor_mutex);
-  if (r != WSEVENT_OK)
+  int r = wse_reactor_start();
+  if (r == WSEVENT_OK)
+    r = wse_served_init(&t->served, on_reactor, t, fd, EPOLLIN);
+  if (r != WSEVENT_OK) {
+    pthread_mutex_unlock(&wse_reactor_mutex);
     close(fd);
-  return r;
+    free(t);
+    return r;
+  }
+  r = up()->xSourceAttach(event, &timer_ops, t, fd, POLLIN, &t->served.source);
+  if (r != WSEVENT_OK) {
+    wse_served_stop(&t->served);
+    pthread_mutex_unlock(&wse_reactor_mutex);
+    close(fd);
+    free(t);
+    return r;
+  }
+  t->next = timers;
+  if (timers)
+    timers->prev = t;
+  timers = t;
+  ms_to_its(due_ms, period_ms, &its);
+  r = wse_served_update(&t->served);
+  if (r == WSEVENT_OK && timerfd_settime(fd, 0, &its, NULL) < 0)
+    r = wse_errno_code(errno);
+  wsevent_source_t source = t->served.source;
+  pthread_mutex_unlock(&wse_reactor_mutex);
+  if (r != WSEVENT_OK) {
+    up()->xSourceDetach(source); /* frees it, now or after its waiters */
+    return r;
+  }
+  *out = source;
+  return WSEVENT_OK;
 }
 
 int wsevent_timer_cancel(wsevent_timer_t id) {
-  uint32_t slot = (uint32_t)id - 1, gen = (uint32_t)(id >> 32);
-  int r = WSEVENT_EINVAL_HANDLE;
+  /* A source id of another kind (a selected socket's) is not a timer. */
   pthread_mutex_lock(&wse_reactor_mutex);
-  if ((uint32_t)id != 0 && slot < n_timers && timers[slot].active &&
-      timers[slot].gen == gen) {
-    stop(&timers[slot]);
-    r = WSEVENT_OK;
-  }
+  bool ours = false;
+  for (struct timer *t = timers; t != NULL && !ours; t = t->next)
+    ours = t->served.source == id;
   pthread_mutex_unlock(&wse_reactor_mutex);
-  return r;
+  if (!ours)
+    return WSEVENT_EINVAL_HANDLE;
+  return up()->xSourceDetach(id);
 }
 
 void wse_timer_forget(void) {
-  /* The child's copies of the timerfds are its own: close them. */
-  for (uint32_t i = 0; i < n_timers; i++)
-    if (timers[i].active)
-      close(timers[i].fd);
-  free(timers);
-  timers = NULL;
-  n_timers = 0;
+  /* The child's copies of the timerfds are its own: close them.  The core
+   * forgot the sources; nothing else refers to the timers. */
+  while (timers != NULL) {
+    struct timer *next = timers->next;
+    close(timers->served.fd);
+    free(timers);
+    timers = next;
+  }
 }

@@ -145,17 +145,10 @@ DWORD WSAWaitForMultipleEvents(DWORD count, const WSAEVENT *events,
                                 (wait_all ? WSEVENT_WAIT_ALL : 0) |
                                     (alertable ? WSEVENT_ALERTABLE : 0),
                                 timeout, &index);
-  switch (r) {
-  case WSEVENT_OK:
-    return WSA_WAIT_EVENT_0 + (DWORD)index;
-  case WSEVENT_TIMEOUT:
-    return WSA_WAIT_TIMEOUT;
-  case WSEVENT_IO_COMPLETION:
-    return WSA_WAIT_IO_COMPLETION;
-  default:
+  if (r < 0)
     fail(event_error(r));
-    return WSA_WAIT_FAILED;
-  }
+  /* WSA_WAIT_* have the values of Win32's WAIT_*. */
+  return wsevent_win32_result(r, index);
 }
 
 /* A Linux errno as the Winsock error code Windows reports for it. */

@@ -1,0 +1,207 @@
+/*
+ * pollwait.c: waits that poll their events' sources themselves.
+ *
+ * A waiter whose events have wait sources (source.c) sleeps in ppoll(2)
+ * instead of on its futex: on its thread's wake eventfd and on every
+ * source's descriptor.  A setter that satisfies it writes the eventfd
+ * (wse_satisfy, under the lock); a descriptor that becomes ready wakes it
+ * directly, and it runs the source's ready() in its own thread, which
+ * usually sets the event and so satisfies it: one hop from the kernel to
+ * the waiter, as a plain epoll loop has.
+ *
+ * The poll set holds a reference on each source and counts the waiter in
+ * the source's `pollers`; the provider, told by watchers_changed(),
+ * stands down while anybody polls.  Whoever changes what must be polled
+ * (attach, update, detach, close) bumps wse_sources_gen and pokes the
+ * polling waiters, which then build their sets again.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define NS 1000000000LL
+/* Rounds in a row where sources were ready, their ready() ran and the
+ * waiter is still not satisfied, after which it stops polling them (a
+ * provider that leaves a descriptor ready with nothing to do would make
+ * it spin) and sleeps on its futex, leaving them to their provider. */
+#define MAX_IDLE_ROUNDS 1000
+
+_Atomic uint64_t wse_sources_gen = 1;
+static uint64_t build_seq; /* under the lock: marks sources already taken */
+
+void wse_pollset_init(struct wse_pollset *ps, int wake_fd, bool watch) {
+  ps->n = 0;
+  ps->cap = WSE_POLL_STACK;
+  ps->pfds = ps->pfd_stack;
+  ps->srcs = ps->src_stack;
+  ps->changed = ps->changed_stack;
+  ps->watch = watch;
+  ps->gen = 0;
+  ps->pfds[0].fd = wake_fd;
+  ps->pfds[0].events = POLLIN;
+  ps->pfds[0].revents = 0;
+}
+
+static bool grow(struct wse_pollset *ps) {
+  size_t cap = ps->cap * 2;
+  struct pollfd *pfds = malloc((cap + 1) * sizeof *pfds);
+  struct wse_source **srcs = malloc(cap * sizeof *srcs);
+  bool *changed = malloc(cap * sizeof *changed);
+  if (pfds == NULL || srcs == NULL || changed == NULL) {
+    free(pfds);
+    free(srcs);
+    free(changed);
+    return false;
+  }
+  memcpy(pfds, ps->pfds, (ps->n + 1) * sizeof *pfds);
+  memcpy(srcs, ps->srcs, ps->n * sizeof *srcs);
+  memcpy(changed, ps->changed, ps->n * sizeof *changed);
+  if (ps->pfds != ps->pfd_stack) {
+    free(ps->pfds);
+    free(ps->srcs);
+    free(ps->changed);
+  }
+  ps->pfds = pfds;
+  ps->srcs = srcs;
+  ps->changed = changed;
+  ps->cap = cap;
+  return true;
+}
+
+bool wse_pollset_build(struct wse_pollset *ps, const struct wse_waiter *w) {
+  uint64_t seq = ++build_seq;
+  ps->gen = atomic_load(&wse_sources_gen);
+  for (size_t i = 0; i < w->count; i++) {
+    for (struct wse_source *src = w->entries[i].event->sources; src != NULL;
+         src = src->next) {
+      if (src->mark == seq)
+        continue; /* an event listed twice */
+      if (ps->n == ps->cap && !grow(ps))
+        return ps->n > 0; /* the rest stay with their provider */
+      src->mark = seq;
+      /* Attached, so its attachment holds a reference: ours cannot be
+       * the first. */
+      atomic_fetch_add(&src->slot.refgen, 1);
+      ps->changed[ps->n] =
+          ps->watch && atomic_fetch_add(&src->pollers, 1) == 0;
+      ps->srcs[ps->n] = src;
+      /* poll(2) skips negative descriptors: nothing to poll for now. */
+      ps->pfds[1 + ps->n].fd = src->events ? src->fd : -1;
+      ps->pfds[1 + ps->n].events = src->events;
+      ps->pfds[1 + ps->n].revents = 0;
+      ps->n++;
+    }
+  }
+  return ps->n > 0;
+}
+
+void wse_pollset_drop(struct wse_pollset *ps) {
+  for (size_t i = 0; i < ps->n; i++)
+    ps->changed[i] =
+        ps->watch && atomic_fetch_sub(&ps->srcs[i]->pollers, 1) == 1;
+}
+
+void wse_pollset_notify(struct wse_pollset *ps) {
+  for (size_t i = 0; i < ps->n; i++) {
+    struct wse_source *src = ps->srcs[i];
+    if (ps->changed[i] && src->ops->watchers_changed != NULL)
+      src->ops->watchers_changed(src->context);
+    ps->changed[i] = false;
+  }
+}
+
+void wse_pollset_free(struct wse_pollset *ps) {
+  for (size_t i = 0; i < ps->n; i++)
+    wse_source_unref(ps->srcs[i]);
+  if (ps->pfds != ps->pfd_stack) {
+    free(ps->pfds);
+    free(ps->srcs);
+    free(ps->changed);
+  }
+  ps->n = 0;
+}
+
+/* Build the other set, drop the current one, and switch to the other. */
+static void rebuild(struct wse_waiter *w, struct wse_pollset sets[2],
+                    int *cur) {
+  struct wse_pollset *old = &sets[*cur], *fresh = &sets[!*cur];
+  wse_pollset_init(fresh, old->pfds[0].fd, old->watch);
+  wse_lock();
+  if (!w->satisfied)
+    wse_pollset_build(fresh, w);
+  wse_pollset_drop(old);
+  wse_unlock();
+  wse_pollset_notify(fresh);
+  wse_pollset_notify(old);
+  wse_pollset_free(old);
+  *cur = !*cur;
+}
+
+static void drain(int fd) {
+  uint64_t count;
+  ssize_t n = read(fd, &count, sizeof count);
+  (void)n; /* EAGAIN: a spurious readiness, nothing to take */
+}
+
+int wse_sleep_polling(struct wse_waiter *w, struct wse_pollset sets[2],
+                      int *cur, wsevent_time_t deadline, bool interruptible) {
+  unsigned idle = 0;
+  for (;;) {
+    struct wse_pollset *ps = &sets[*cur];
+    uint32_t expected = WSE_W_AWAKE;
+    if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_POLLING))
+      return WSEVENT_OK; /* satisfied before we fell asleep */
+    struct timespec rel, *tp = NULL;
+    bool last = false; /* the deadline has passed: this is the last look */
+    if (deadline != WSEVENT_NEVER) {
+      wsevent_time_t left = deadline - wsevent_now();
+      if (left <= 0) {
+        left = 0;
+        last = true;
+      }
+      rel.tv_sec = (time_t)(left / NS);
+      rel.tv_nsec = (long)(left % NS);
+      tp = &rel;
+    }
+    int n = ppoll(ps->pfds, ps->n + 1, tp, NULL);
+    int err = errno;
+    expected = WSE_W_POLLING;
+    if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_AWAKE))
+      return WSEVENT_OK; /* satisfied; a poke may wait in the eventfd, for
+                            the next polling wait to drain */
+    if (n < 0) {
+      if (err != EINTR)
+        return WSE_POLL_FAILED;
+      if (interruptible)
+        return WSEVENT_INTERRUPTED;
+      continue;
+    }
+    if (n == 0) {
+      if (last || wsevent_now() >= deadline)
+        return WSEVENT_TIMEOUT;
+      continue;
+    }
+    if (ps->pfds[0].revents)
+      drain(ps->pfds[0].fd);
+    bool ran = false;
+    for (size_t i = 0; i < ps->n; i++) {
+      short revents = ps->pfds[1 + i].revents;
+      if (revents != 0) {
+        ps->srcs[i]->ops->ready(ps->srcs[i]->context, revents);
+        ran = true;
+      }
+    }
+    if (atomic_load(&w->futex) == WSE_W_DONE)
+      return WSEVENT_OK;
+    if (last)
+      return WSEVENT_TIMEOUT;
+    idle = ran ? idle + 1 : 0;
+    if (idle > MAX_IDLE_ROUNDS)
+      return WSE_POLL_FAILED;
+    if (ps->gen != atomic_load(&wse_sources_gen))
+      rebuild(w, sets, cur);
+  }
+}
