@@ -264,7 +264,8 @@ WSEVENT_EXTERN int wsevent_fd(wsevent_t event, int *fd);
 /*
  * wsevent_thread_self: the id of the calling thread, for
  * wsevent_queue_completion().  The id becomes invalid when the thread
- * exits; routines still queued to it then are discarded, not run.
+ * exits (or calls wsevent_thread_end); routines still queued to it then
+ * are discarded, not run.
  */
 WSEVENT_EXTERN int wsevent_thread_self(wsevent_thread_t *thread);
 
@@ -278,6 +279,30 @@ WSEVENT_EXTERN int wsevent_thread_self(wsevent_thread_t *thread);
 WSEVENT_EXTERN int wsevent_queue_completion(wsevent_thread_t thread,
                                             wsevent_completion_fn fn,
                                             void *context);
+
+/*
+ * wsevent_queue_completion_ex: wsevent_queue_completion() with a release
+ * function: if the routine is discarded instead of run (its thread ended
+ * first), release(context) is called instead, once, in the thread that
+ * ended, outside every lock.  Exactly one of fn and release runs for a
+ * routine that was queued (none after fork() in the child, for routines
+ * queued to threads that did not survive it).  release may be NULL.  On
+ * an error nothing is queued and nothing is called.
+ */
+WSEVENT_EXTERN int wsevent_queue_completion_ex(wsevent_thread_t thread,
+                                               wsevent_completion_fn fn,
+                                               wsevent_completion_fn release,
+                                               void *context);
+
+/*
+ * wsevent_thread_end: end the calling thread's id now, as its exit would:
+ * the id becomes invalid, routines still queued to it are discarded (their
+ * release functions called), and later queueing to it fails.  For
+ * language runtimes whose threads end (a join returns) before the OS
+ * thread does.  The thread may use wsevent again afterwards, with a new
+ * id.  Always WSEVENT_OK.
+ */
+WSEVENT_EXTERN int wsevent_thread_end(void);
 
 /*
  * wsevent_thread_set_data / wsevent_thread_data: one pointer per thread for

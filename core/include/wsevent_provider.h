@@ -114,6 +114,8 @@ struct wsevent_upcalls {
   int (*xSourceDetach)(wsevent_source_t source);
   /* How many threads poll the source now (0 once detached). */
   int (*xSourceWatchers)(wsevent_source_t source);
+  int (*xQueueCompletionEx)(wsevent_thread_t thread, wsevent_completion_fn fn,
+                            wsevent_completion_fn release, void *context);
 };
 
 /* This process's table (for programs that link libwsevent). */

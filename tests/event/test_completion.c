@@ -1,5 +1,6 @@
 /* test_completion.c: thread ids and completion routines (user APCs). */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "../tap.h"
@@ -174,4 +175,80 @@ TEST(test_thread_data_is_per_thread) {
   pthread_create(&t, NULL, data_of_new_thread, NULL);
   pthread_join(t, &other);
   ASSERT(other == NULL);
+}
+
+/* ---- release functions and wsevent_thread_end ---- */
+
+struct counts {
+  _Atomic int ran, released;
+};
+
+static void tally_run(void *p) { atomic_fetch_add(&((struct counts *)p)->ran, 1); }
+static void tally_release(void *p) {
+  atomic_fetch_add(&((struct counts *)p)->released, 1);
+}
+
+struct ender {
+  wsevent_thread_t id;
+  wsevent_t have_id; /* set once id is written */
+  wsevent_t queued;  /* set once the main thread has queued */
+  int end_early;     /* call wsevent_thread_end instead of just exiting */
+};
+
+static void *end_after_queue(void *p) {
+  struct ender *e = p;
+  wsevent_thread_self(&e->id);
+  wsevent_set(e->have_id);
+  wsevent_wait(e->queued, WSEVENT_INFINITE); /* not alertable: nothing runs */
+  if (e->end_early)
+    wsevent_thread_end();
+  return NULL;
+}
+
+static void release_on_end(int end_early) {
+  struct counts c = {0};
+  struct ender e = {0, 0, 0, end_early};
+  pthread_t t;
+  ASSERT_EQ(wsevent_create(&e.have_id, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_create(&e.queued, 0), WSEVENT_OK);
+  pthread_create(&t, NULL, end_after_queue, &e);
+  ASSERT_EQ(wsevent_wait(e.have_id, WSEVENT_INFINITE), WSEVENT_OK);
+  ASSERT_EQ(wsevent_queue_completion_ex(e.id, tally_run, tally_release, &c),
+            WSEVENT_OK);
+  ASSERT_EQ(wsevent_queue_completion_ex(e.id, tally_run, tally_release, &c),
+            WSEVENT_OK);
+  ASSERT_EQ(wsevent_queue_completion(e.id, tally_run, &c), WSEVENT_OK);
+  wsevent_set(e.queued);
+  pthread_join(t, NULL);
+  /* Discarded: the two with a release function were released, none ran. */
+  ASSERT_EQ(atomic_load(&c.ran), 0);
+  ASSERT_EQ(atomic_load(&c.released), 2);
+  ASSERT_EQ(wsevent_queue_completion_ex(e.id, tally_run, tally_release, &c),
+            WSEVENT_EINVAL_HANDLE);
+  ASSERT_EQ(atomic_load(&c.released), 2); /* a refused one is not taken */
+  wsevent_close(e.queued);
+  wsevent_close(e.have_id);
+}
+
+TEST(test_routines_discarded_at_thread_exit_are_released) { release_on_end(0); }
+
+TEST(test_thread_end_discards_and_releases_at_once) { release_on_end(1); }
+
+TEST(test_thread_end_gives_the_thread_a_new_id_on_next_use) {
+  struct counts c = {0};
+  wsevent_thread_t a, b;
+  ASSERT_EQ(wsevent_thread_self(&a), WSEVENT_OK);
+  ASSERT_EQ(wsevent_queue_completion_ex(a, tally_run, tally_release, &c),
+            WSEVENT_OK);
+  ASSERT_EQ(wsevent_thread_end(), WSEVENT_OK);
+  ASSERT_EQ(atomic_load(&c.released), 1);
+  ASSERT_EQ(wsevent_thread_end(), WSEVENT_OK); /* harmless */
+  ASSERT_EQ(wsevent_queue_completion(a, tally_run, &c), WSEVENT_EINVAL_HANDLE);
+  ASSERT_EQ(wsevent_thread_self(&b), WSEVENT_OK);
+  ASSERT_NE(a, b);
+  ASSERT_EQ(wsevent_queue_completion_ex(b, tally_run, tally_release, &c),
+            WSEVENT_OK);
+  ASSERT_EQ(wsevent_sleep(0, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
+  ASSERT_EQ(atomic_load(&c.ran), 1);
+  ASSERT_EQ(atomic_load(&c.released), 1);
 }

@@ -6,9 +6,10 @@
  * routine runs in that thread, inside its next alertable wait.  If the
  * thread is in an alertable wait when the routine is queued, the wait is
  * satisfied with WSEVENT_IO_COMPLETION and the routine runs before the wait
- * returns.  When the thread exits its record is closed, its id becomes
- * invalid and routines still queued are discarded, as Windows discards the
- * user APCs of a thread that ends.
+ * returns.  When the thread exits (or calls wsevent_thread_end) its record
+ * is closed, its id becomes invalid and routines still queued are
+ * discarded, as Windows discards the user APCs of a thread that ends; the
+ * release function each was queued with, if any, is called instead.
  */
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -18,6 +19,17 @@
 
 static pthread_key_t exit_key;
 static _Thread_local struct wse_thread *self;
+
+/* Free discarded routines, calling their release functions. */
+static void discard(struct wse_apc *apc, bool release) {
+  while (apc != NULL) {
+    struct wse_apc *next = apc->next;
+    if (release && apc->release != NULL)
+      apc->release(apc->context);
+    free(apc);
+    apc = next;
+  }
+}
 
 static void on_thread_exit(void *arg) {
   struct wse_thread *th = arg;
@@ -35,13 +47,19 @@ static void on_thread_exit(void *arg) {
   atomic_store(&th->apc_count, 0);
   th->waiter = NULL;
   wse_unlock();
-  while (apc != NULL) {
-    struct wse_apc *next = apc->next;
-    free(apc);
-    apc = next;
-  }
   self = NULL;
+  /* Outside the lock: a release function may call back into wsevent. */
+  discard(apc, true);
   wse_slot_unref(&wse_threads, &th->slot);
+}
+
+int wsevent_thread_end(void) {
+  struct wse_thread *th = self;
+  if (th == NULL)
+    return WSEVENT_OK;
+  pthread_setspecific(exit_key, NULL); /* the exit must not end it again */
+  on_thread_exit(th);
+  return WSEVENT_OK;
 }
 
 void wse_completion_init(void) {
@@ -95,6 +113,11 @@ int wsevent_thread_self(wsevent_thread_t *out) {
 
 int wsevent_queue_completion(wsevent_thread_t id, wsevent_completion_fn fn,
                              void *context) {
+  return wsevent_queue_completion_ex(id, fn, NULL, context);
+}
+
+int wsevent_queue_completion_ex(wsevent_thread_t id, wsevent_completion_fn fn,
+                                wsevent_completion_fn release, void *context) {
   if (fn == NULL)
     return WSEVENT_EINVAL;
   struct wse_thread *th = (struct wse_thread *)wse_slot_of(&wse_threads, id);
@@ -108,6 +131,7 @@ int wsevent_queue_completion(wsevent_thread_t id, wsevent_completion_fn fn,
   }
   apc->next = NULL;
   apc->fn = fn;
+  apc->release = release;
   apc->context = context;
 
   int r = WSEVENT_OK;
@@ -179,14 +203,12 @@ void wse_thread_after_fork(struct wse_slot *s) {
   }
   if (th == self)
     return;
-  /* Every other thread is gone in the child: its id dies with it. */
+  /* Every other thread is gone in the child: its id dies with it.  Its
+   * routines are freed without their release functions, which could need
+   * a runtime (a GIL) that is not usable inside a fork handler. */
   atomic_fetch_or(&s->state, WSE_CLOSED);
   struct wse_apc *apc = th->apc_head;
   th->apc_head = th->apc_tail = NULL;
   atomic_store(&th->apc_count, 0);
-  while (apc != NULL) {
-    struct wse_apc *next = apc->next;
-    free(apc);
-    apc = next;
-  }
+  discard(apc, false);
 }

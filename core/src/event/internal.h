@@ -182,6 +182,7 @@ struct wse_source {
 struct wse_apc {
   struct wse_apc *next;
   wsevent_completion_fn fn;
+  wsevent_completion_fn release; /* if discarded instead of run; may be NULL */
   void *context;
 };
 

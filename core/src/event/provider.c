@@ -22,6 +22,7 @@ static const struct wsevent_upcalls table = {
     .xSourceUpdate = wse_source_update,
     .xSourceDetach = wse_source_detach,
     .xSourceWatchers = wse_source_watchers,
+    .xQueueCompletionEx = wsevent_queue_completion_ex,
 };
 
 const struct wsevent_upcalls *wsevent_upcalls(void) { return &table; }
