@@ -28,7 +28,10 @@ extern "C" {
 #define WSEVENT_EXTERN extern
 #endif
 
-/* The version of this header: major * 10000 + minor * 100 + patch. */
+/* The version of wsevent, in one place: setup.py, the rockspec check and
+ * the pkg-config files read it from here.  WSEVENT_VERSION is
+ * major * 10000 + minor * 100 + patch. */
+#define WSEVENT_VERSION_STRING "1.0.0"
 #define WSEVENT_VERSION 10000
 
 /* An event handle.  0 is never a valid handle. */
