@@ -35,6 +35,9 @@ PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
 sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
   >/dev/null 2>&1 && { command -v $$p; break; }; done)
 PY_INCLUDE = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+# For a C host that embeds Python (tests/embed): its libpython.
+PY_EMBED_LIBS = $(shell $(PYTHON) -c 'import sysconfig as s; \
+print("-L" + s.get_config_var("LIBDIR"), "-lpython" + s.get_config_var("LDVERSION"))' 2>/dev/null)
 LUA ?= lua5.4
 LUA_CFLAGS ?= $(shell pkg-config --cflags lua5.4 2>/dev/null)
 BUSTED ?= /usr/bin/busted
@@ -66,6 +69,8 @@ LINK_CORE = -L$(B) -l:libwsevent.so.1 -Wl,-rpath,$(CURDIR)/$(B)
 C_TEST_SRC = $(wildcard tests/event/test_*.c tests/net/test_*.c)
 C_TESTS = $(patsubst tests/%.c,$(B)/tests/%,$(C_TEST_SRC))
 WINSOCK_TESTS = $(patsubst tests/winsock/%.c,$(B)/winsock/%,$(wildcard tests/winsock/test_*.c))
+EMBED_TESTS = $(B)/embed/test_embed $(B)/embed/test_unload
+VERSION = $(shell sed -n 's/^\#define WSEVENT_VERSION_STRING "\(.*\)"/\1/p' core/include/wsevent.h)
 STRESS_OPS ?= 2000000
 FUZZ_SECONDS ?= 30
 
@@ -93,8 +98,8 @@ comma = ,
 
 .PHONY: all lib deps demo test check bench install clean providers \
   build-all test-all check-all demo-all bench-all test-c test-stress \
-  test-winsock test-python test-lua check-tsan check-asan check-valgrind \
-  check-python-asan check-lua-asan fuzz
+  test-winsock test-python test-lua test-embed test-install check-tsan \
+  check-asan check-valgrind check-python-asan check-lua-asan fuzz
 
 all: lib
 
@@ -209,6 +214,23 @@ $(LUA_HELPER_SO): tests/helpers/lua_testhelper.c tests/helpers/delayed_set.c $(C
 test-lua: $(LUA_SO) $(LUA_HELPER_SO) $(PROVIDER_LUA)
 	$(LUA_PATHS) $(LUA) $(BUSTED) --lua=$(LUA) --pattern=^test_ -o utfTerminal tests/lua
 
+# ---- one process, one core: a C host embedding Python and Lua ---------------
+
+$(B)/embed/test_embed: tests/embed/test_embed.c tests/tap.h $(LIB_SO) $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) -I$(PY_INCLUDE) '-DROOT="$(CURDIR)"' \
+	  $(CFLAGS) $(WARN) -Wno-strict-prototypes $< -o $@ $(LINK_CORE) \
+	  $(PY_EMBED_LIBS) -llua5.4 -lpthread
+
+# This host does not link libwsevent: the Lua module brings it in.
+$(B)/embed/test_unload: tests/embed/test_unload.c tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) '-DROOT="$(CURDIR)"' $(CFLAGS) $(WARN) \
+	  $< -o $@ -llua5.4 -lpthread
+
+test-embed: $(EMBED_TESTS) $(PY_EXT_STAMP) $(LUA_SO)
+	prove $(EMBED_TESTS)
+
 # ---- the sample provider, wrapped by SWIG for both languages ---------------
 
 $(B)/swig/device_wrap_py.c: $(SWIG_DEPS)
@@ -234,7 +256,7 @@ build-all: lib $(PY_EXT_STAMP) $(HELPER_SO) $(LUA_SO) $(LUA_HELPER_SO) providers
 # The functional suites, then the sanitizers, valgrind, the sanitized
 # language suites and fuzzing.  One list, two sizes: make test runs it at
 # a size that fits CI (a few minutes), make check at full size.
-SUITES = test-c test-winsock test-python test-lua
+SUITES = test-c test-winsock test-python test-lua test-embed test-install
 HARDENING = check-tsan check-asan check-valgrind check-python-asan check-lua-asan fuzz
 SIZE_test = STRESS_OPS=300000 FUZZ_SECONDS=20
 SIZE_check = STRESS_OPS=10000000 FUZZ_SECONDS=120
@@ -344,13 +366,30 @@ install: lib $(LUA_SO)
 	  $(DESTDIR)$(PREFIX)/include/
 	install -m 644 core/include/wsevent/winsock2.h core/include/wsevent/ws2tcpip.h \
 	  $(DESTDIR)$(PREFIX)/include/wsevent/
-	sed -e 's|@PREFIX@|$(PREFIX)|' core/wsevent.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/wsevent.pc
+	for pc in wsevent wsevent-winsock; do \
+	  sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' core/$$pc.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc || exit 1; done
 	test -n "$(LUA_CMOD_DIR)" || { echo "no Lua module directory (pkg-config lua5.4)"; exit 1; }
 	install -d $(DESTDIR)$(LUA_CMOD_DIR)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) -shared -fPIC -fvisibility=hidden \
 	  $(LUA_SRC) -o $(DESTDIR)$(LUA_CMOD_DIR)/wsevent.so -L$(B) -l:libwsevent.so.1 \
 	  -Wl,-rpath,$(PREFIX)/lib -lpthread
+
+# make install into a staging tree, then build a client and a Winsock
+# program against it with pkg-config alone, as a user would.
+STAGE = $(CURDIR)/$(B)/stage
+test-install:
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local >/dev/null
+	test "$$(PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_LIBDIR=$(STAGE)/usr/local/lib/pkgconfig \
+	  pkg-config --modversion wsevent)" = "$(VERSION)"
+	PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_LIBDIR=$(STAGE)/usr/local/lib/pkgconfig; \
+	  export PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR; \
+	  $(CC) demo/demo.c -o $(B)/stage/demo $$(pkg-config --cflags --libs wsevent) -lpthread && \
+	  $(CC) -std=c11 -D_GNU_SOURCE tests/install/ws_hello.c -o $(B)/stage/ws \
+	    $$(pkg-config --cflags --libs wsevent-winsock) && \
+	  LD_LIBRARY_PATH=$(STAGE)/usr/local/lib $(B)/stage/ws
+	test -f $(STAGE)$(LUA_CMOD_DIR)/wsevent.so
 
 clean:
 	rm -rf $(B) python/wsevent/*.so python/wsevent/*.so.* python/*.egg-info *.egg-info
