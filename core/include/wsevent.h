@@ -315,6 +315,86 @@ WSEVENT_EXTERN int wsevent_thread_end(void);
 WSEVENT_EXTERN int wsevent_thread_set_data(void *data, void **previous);
 WSEVENT_EXTERN void *wsevent_thread_data(void);
 
+/* ---- Completion ports and asynchronous waits ---------------------------- */
+
+/*
+ * An asynchronous wait is a wait on one or many events (any or all, as
+ * wsevent_wait_multiple) that does not block.  It is satisfied, and its
+ * auto-reset events consumed, at the very moment a blocking wait would
+ * be: a manual-reset event set and reset at once still satisfies it, and
+ * each set of an auto-reset event satisfies exactly one wait, blocking or
+ * not, oldest first.  When it is satisfied (or one of its events is
+ * closed), a packet (key, result, index) is queued to its completion port,
+ * whose descriptor is readable while packets wait: an event loop (asyncio,
+ * cqueues, luv) polls that one descriptor for every wait it has, and takes
+ * the packets.  There is no timeout: the loop cancels the wait.
+ *
+ * Ports and waits are named by generation-checked handles, like events.
+ * Every call may be made from any thread, none from a signal handler.
+ */
+typedef uint64_t wsevent_port_t;
+typedef uint64_t wsevent_async_t;
+
+/* What a satisfied asynchronous wait reports. */
+struct wsevent_packet {
+  uint64_t key; /* the caller's, from wsevent_wait_async */
+  int result;   /* WSEVENT_OK, or WSEVENT_ECLOSED (an event was closed) */
+  size_t index; /* wait-any: the event taken (lowest signaled); or the
+                   closed one; wait-all: 0 */
+};
+
+/* wsevent_port_create: a new port.  WSEVENT_OK, WSEVENT_ENFILE (no
+ * descriptor), WSEVENT_ENOMEM, WSEVENT_ELIMIT, WSEVENT_EINVAL (NULL). */
+WSEVENT_EXTERN int wsevent_port_create(wsevent_port_t *port);
+
+/* wsevent_port_fd: the port's descriptor, readable while packets are
+ * queued; owned by the port (closed by wsevent_port_close). */
+WSEVENT_EXTERN int wsevent_port_fd(wsevent_port_t port, int *fd);
+
+/*
+ * wsevent_port_close: close a port.  Its pending waits are cancelled
+ * (nothing was consumed for them); packets still queued are dropped, and
+ * an auto-reset signal they consumed with them: take them first.  A
+ * second close gives WSEVENT_EINVAL_HANDLE.
+ */
+WSEVENT_EXTERN int wsevent_port_close(wsevent_port_t port);
+
+/*
+ * wsevent_wait_async: start an asynchronous wait on `count` events for the
+ * port; flags: 0 (any) or WSEVENT_WAIT_ALL.  If it can be satisfied now it
+ * is, and its packet is queued at once.  *wait names it until its packet
+ * is taken or it is cancelled.  Returns WSEVENT_OK, WSEVENT_EINVAL_HANDLE
+ * (the port, or an event: closed or stale), WSEVENT_EINVAL (count 0 or
+ * above WSEVENT_MAX_WAIT, unknown flags, duplicates in a wait-all),
+ * WSEVENT_ENOMEM or WSEVENT_ELIMIT.
+ */
+WSEVENT_EXTERN int wsevent_wait_async(wsevent_port_t port,
+                                      const wsevent_t *events, size_t count,
+                                      unsigned flags, uint64_t key,
+                                      wsevent_async_t *wait);
+
+/*
+ * wsevent_port_take: move up to `max` queued packets, oldest first, into
+ * packets[]; *taken says how many (0 if none: it never blocks).  The waits
+ * they came from are finished: their handles become invalid.
+ */
+WSEVENT_EXTERN int wsevent_port_take(wsevent_port_t port,
+                                     struct wsevent_packet *packets,
+                                     size_t max, size_t *taken);
+
+/*
+ * wsevent_wait_async_cancel: cancel a wait.  If it was still pending,
+ * nothing was consumed: *satisfied is 0.  If it had been satisfied and its
+ * packet not yet taken, the packet is removed from the port and given to
+ * the caller (*packet, if not NULL) with *satisfied 1: the caller now owns
+ * its outcome, and gives a consumed auto-reset signal back (sets the
+ * event again) if it no longer wants it.  WSEVENT_EINVAL_HANDLE if the
+ * wait is unknown, cancelled, or its packet was already taken.
+ */
+WSEVENT_EXTERN int wsevent_wait_async_cancel(wsevent_async_t wait,
+                                             int *satisfied,
+                                             struct wsevent_packet *packet);
+
 /* ---- Network events (WSAEventSelect) and waitable timers -------------- */
 
 /* Network event bits, with Winsock's values.  The last four exist on

@@ -7,7 +7,8 @@
  * are gone), closes the event descriptors (the parent still shares those
  * open file descriptions: writing one would wake the parent's pollers) and
  * closes the ids of the threads that did not survive, and forgets every
- * wait source (the providers' threads are gone).  Events keep their
+ * wait source (the providers' threads are gone) and every completion port
+ * (their descriptors are the parent's).  Events keep their
  * state and handles, so the child can go on using them; it asks for new
  * descriptors with wsevent_fd().
  */
@@ -21,11 +22,15 @@ static void prepare(void) {
   pthread_mutex_lock(&wse_events.mutex);
   pthread_mutex_lock(&wse_threads.mutex);
   pthread_mutex_lock(&wse_sources.mutex);
+  pthread_mutex_lock(&wse_ports.mutex);
+  pthread_mutex_lock(&wse_asyncs.mutex);
   wse_lock();
 }
 
 static void parent(void) {
   wse_unlock();
+  pthread_mutex_unlock(&wse_asyncs.mutex);
+  pthread_mutex_unlock(&wse_ports.mutex);
   pthread_mutex_unlock(&wse_sources.mutex);
   pthread_mutex_unlock(&wse_threads.mutex);
   pthread_mutex_unlock(&wse_events.mutex);
@@ -35,7 +40,11 @@ static void child(void) {
   wse_table_each(&wse_events, wse_event_after_fork);
   wse_table_each(&wse_threads, wse_thread_after_fork);
   wse_table_each(&wse_sources, wse_source_after_fork);
+  wse_table_each(&wse_ports, wse_port_after_fork);
+  wse_table_each(&wse_asyncs, wse_async_after_fork);
   wse_lock_after_fork();
+  wse_table_after_fork(&wse_asyncs);
+  wse_table_after_fork(&wse_ports);
   wse_table_after_fork(&wse_sources);
   wse_table_after_fork(&wse_threads);
   wse_table_after_fork(&wse_events);

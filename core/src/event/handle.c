@@ -143,3 +143,17 @@ struct wse_table wse_sources = {
     .kind = WSE_KIND_SOURCE,
     .limit = WSE_MAX_SLOTS,
 };
+
+struct wse_table wse_ports = {
+    .mutex = PTHREAD_MUTEX_INITIALIZER,
+    .slot_size = sizeof(struct wse_port),
+    .kind = WSE_KIND_PORT,
+    .limit = WSE_MAX_SLOTS,
+};
+
+struct wse_table wse_asyncs = {
+    .mutex = PTHREAD_MUTEX_INITIALIZER,
+    .slot_size = sizeof(struct wse_async),
+    .kind = WSE_KIND_ASYNC,
+    .limit = WSE_MAX_SLOTS,
+};

@@ -40,7 +40,13 @@
  * A handle is gen:32 | kind:4 | index+1:28.  Index 0 is stored as 1 so that
  * handle 0 is never valid; generations start at 1 and skip 0 on wrap.
  */
-enum wse_kind { WSE_KIND_EVENT = 1, WSE_KIND_THREAD = 2, WSE_KIND_SOURCE = 3 };
+enum wse_kind {
+  WSE_KIND_EVENT = 1,
+  WSE_KIND_THREAD = 2,
+  WSE_KIND_SOURCE = 3,
+  WSE_KIND_PORT = 4,
+  WSE_KIND_ASYNC = 5,
+};
 
 #define WSE_CHUNK_BITS 10
 #define WSE_CHUNK_SLOTS (1u << WSE_CHUNK_BITS)
@@ -79,6 +85,8 @@ struct wse_table {
 WSE_HIDDEN extern struct wse_table wse_events;
 WSE_HIDDEN extern struct wse_table wse_threads;
 WSE_HIDDEN extern struct wse_table wse_sources;
+WSE_HIDDEN extern struct wse_table wse_ports;
+WSE_HIDDEN extern struct wse_table wse_asyncs;
 
 static inline uint32_t wse_gen_of(uint64_t word) { return (uint32_t)(word >> 32); }
 static inline uint64_t wse_make_handle(enum wse_kind kind, uint32_t index,
@@ -162,7 +170,51 @@ struct wse_waiter {
   struct wse_entry *entries;
   struct wse_thread *alertable; /* the thread whose APCs can satisfy us */
   int wake_fd;                  /* while POLLING: the thread's eventfd */
+  struct wse_async *async;      /* an asynchronous wait's record, or NULL */
 };
+
+/* Set up w over handles (no lock): resolves every handle to its slot;
+ * WSEVENT_EINVAL_HANDLE with *index at the first that names none. */
+WSE_HIDDEN int wse_waiter_prepare(struct wse_waiter *w,
+                                  struct wse_entry *entries,
+                                  const wsevent_t *handles, size_t count,
+                                  unsigned flags, size_t *index);
+/* Under the lock: link w into every event's list, or none (false, with
+ * *index naming the first event no longer open). */
+WSE_HIDDEN bool wse_waiter_link(struct wse_waiter *w, const wsevent_t *handles,
+                                size_t *index);
+WSE_HIDDEN void wse_unregister(struct wse_waiter *w);
+/* Under the lock: satisfy w if its events allow it now. */
+WSE_HIDDEN bool wse_try_satisfy(struct wse_waiter *w, bool wake);
+/* WSEVENT_EINVAL if a handle appears twice (wait-all), or ENOMEM. */
+WSE_HIDDEN int wse_check_duplicates(const wsevent_t *handles, size_t count);
+
+/* ---- completion ports and asynchronous waits (port.c) ---- */
+
+struct wse_port;
+
+/* An asynchronous wait: a waiter that lives in a slot of its own, and,
+ * once satisfied, a packet queued to its port. */
+struct wse_async {
+  struct wse_slot slot;
+  struct wse_waiter w;
+  struct wse_port *port;
+  uint64_t key;
+  bool queued;                   /* satisfied: in the port's queue */
+  struct wse_async *prev, *next; /* in port->pending, or port->queue */
+};
+
+struct wse_port {
+  struct wse_slot slot;
+  int fd;                          /* eventfd: readable iff queue != NULL */
+  struct wse_async *pending;       /* registered, not yet satisfied */
+  struct wse_async *queue, *tail;  /* satisfied, not yet taken, in order */
+};
+
+/* Under the lock, from wse_satisfy: queue a's packet to its port. */
+WSE_HIDDEN void wse_port_post(struct wse_async *a);
+WSE_HIDDEN void wse_port_after_fork(struct wse_slot *s);
+WSE_HIDDEN void wse_async_after_fork(struct wse_slot *s);
 
 /* A wait source (source.c): a provider's descriptor, polled by waiters. */
 struct wse_source {

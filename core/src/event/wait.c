@@ -33,6 +33,8 @@ static uint64_t state_of(const struct wse_event *ev) {
 
 /* ---- waiter lists (under the lock) ---- */
 
+static void unregister(struct wse_waiter *w);
+
 /*
  * Link e into its event's list if the handle still names a live event.
  * Waits hold no reference on their events: slot memory is never freed, and
@@ -75,6 +77,45 @@ static void unlink_entry(struct wse_entry *e) {
     atomic_fetch_and(&ev->slot.state, ~(uint64_t)WSE_WATCHED);
 }
 
+int wse_waiter_prepare(struct wse_waiter *w, struct wse_entry *entries,
+                       const wsevent_t *handles, size_t count, unsigned flags,
+                       size_t *index) {
+  atomic_init(&w->futex, WSE_W_AWAKE);
+  w->satisfied = false;
+  w->wait_all = (flags & WSEVENT_WAIT_ALL) != 0;
+  w->result = WSEVENT_TIMEOUT;
+  w->index = 0;
+  w->count = count;
+  w->linked = 0;
+  w->entries = entries;
+  w->alertable = NULL;
+  w->wake_fd = -1;
+  w->async = NULL;
+  for (size_t i = 0; i < count; i++) {
+    entries[i].event = wse_event_of(handles[i]);
+    entries[i].waiter = w;
+    if (entries[i].event == NULL) {
+      *index = i;
+      return WSEVENT_EINVAL_HANDLE;
+    }
+  }
+  return WSEVENT_OK;
+}
+
+bool wse_waiter_link(struct wse_waiter *w, const wsevent_t *handles,
+                     size_t *index) {
+  for (size_t i = 0; i < w->count; i++) {
+    if (!link_entry(&w->entries[i], (uint32_t)(handles[i] >> 32))) {
+      /* Closed since the caller looked: as if it had been then. */
+      unregister(w);
+      *index = i;
+      return false;
+    }
+    w->linked = i + 1;
+  }
+  return true;
+}
+
 static void unregister(struct wse_waiter *w) {
   for (size_t i = 0; i < w->linked; i++)
     unlink_entry(&w->entries[i]);
@@ -83,11 +124,17 @@ static void unregister(struct wse_waiter *w) {
     w->alertable->waiter = NULL;
 }
 
+void wse_unregister(struct wse_waiter *w) { unregister(w); }
+
 void wse_satisfy(struct wse_waiter *w, int result, size_t index, bool wake) {
   w->satisfied = true;
   w->result = result;
   w->index = index;
   unregister(w);
+  if (w->async != NULL) {
+    wse_port_post(w->async); /* an asynchronous wait: queue its packet */
+    return;
+  }
   int wake_fd = w->wake_fd;
   /* After this exchange the waiter may return and its stack vanish; the
    * futex wake-up below only uses the address, which is harmless even
@@ -100,7 +147,7 @@ void wse_satisfy(struct wse_waiter *w, int result, size_t index, bool wake) {
 }
 
 /* Satisfy w if its events allow it now (under the lock). */
-static bool try_satisfy(struct wse_waiter *w, bool wake) {
+bool wse_try_satisfy(struct wse_waiter *w, bool wake) {
   if (w->wait_all) {
     for (size_t i = 0; i < w->count; i++) {
       uint64_t s = state_of(w->entries[i].event);
@@ -147,7 +194,7 @@ void wse_dispatch(struct wse_event *ev) {
     struct wse_entry *next = e->next;
     while (next != NULL && next->waiter == w)
       next = next->next;
-    try_satisfy(w, true);
+    wse_try_satisfy(w, true);
     e = next;
   }
   wse_sync_fd(ev);
@@ -215,7 +262,7 @@ static int cmp_handle(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static int check_duplicates(const wsevent_t *handles, size_t count) {
+int wse_check_duplicates(const wsevent_t *handles, size_t count) {
   if (count <= 16) {
     for (size_t i = 0; i < count; i++)
       for (size_t j = i + 1; j < count; j++)
@@ -314,37 +361,16 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
     if (entries == NULL)
       return WSEVENT_ENOMEM;
   }
-  atomic_init(&w.futex, WSE_W_AWAKE);
-  w.satisfied = false;
-  w.wait_all = (flags & WSEVENT_WAIT_ALL) != 0;
-  w.result = WSEVENT_TIMEOUT;
-  w.index = 0;
-  w.count = count;
-  w.linked = 0;
-  w.entries = entries;
+  r = wse_waiter_prepare(&w, entries, handles, count, flags, index);
+  if (r != WSEVENT_OK)
+    goto out;
   w.alertable = th;
-  w.wake_fd = -1;
-  for (size_t i = 0; i < count; i++) {
-    entries[i].event = wse_event_of(handles[i]);
-    entries[i].waiter = &w;
-    if (entries[i].event == NULL) {
-      *index = i;
-      r = WSEVENT_EINVAL_HANDLE;
-      goto out;
-    }
-  }
 
   wse_lock();
-  for (size_t i = 0; i < count; i++) {
-    if (!link_entry(&entries[i], (uint32_t)(handles[i] >> 32))) {
-      /* Closed since the fast path looked: as if it had been then. */
-      unregister(&w);
-      wse_unlock();
-      *index = i;
-      r = WSEVENT_EINVAL_HANDLE;
-      goto out;
-    }
-    w.linked = i + 1;
+  if (!wse_waiter_link(&w, handles, index)) {
+    wse_unlock();
+    r = WSEVENT_EINVAL_HANDLE;
+    goto out;
   }
   if (th != NULL) {
     th->waiter = &w;
@@ -353,7 +379,7 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
   }
   bool past = deadline <= wsevent_now();
   bool polling = false;
-  if (!w.satisfied && !try_satisfy(&w, false) && wake_fd >= 0) {
+  if (!w.satisfied && !wse_try_satisfy(&w, false) && wake_fd >= 0) {
     /* A wait that only looks once does not make providers stand down. */
     wse_pollset_init(&sets[0], wake_fd, !past);
     polling = wse_pollset_build(&sets[0], &w);
@@ -447,7 +473,7 @@ int wsevent_wait_multiple_until(const wsevent_t *handles, size_t count,
       (flags & ~(WSEVENT_WAIT_ALL | WSEVENT_ALERTABLE | WSEVENT_INTERRUPTIBLE)))
     return WSEVENT_EINVAL;
   if (flags & WSEVENT_WAIT_ALL) {
-    r = check_duplicates(handles, count);
+    r = wse_check_duplicates(handles, count);
     if (r != WSEVENT_OK)
       return r;
   }
