@@ -25,7 +25,8 @@ LDLIBS_CORE = -lpthread
 EXPORT = '-DWSEVENT_EXTERN=extern __attribute__((visibility("default")))'
 
 APT_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev swig \
-  python3-dev python3-pytest python3-setuptools python3-wheel lua-busted \
+  python3-dev python3-pytest python3-setuptools python3-wheel python3-venv \
+  python3-pip lua-busted \
   lua-socket clang libclang-rt-14-dev valgrind
 
 # The test interpreter: the first of these that imports pytest and has
@@ -75,7 +76,7 @@ STRESS_OPS ?= 2000000
 FUZZ_SECONDS ?= 30
 
 PY_EXT_STAMP = $(B)/python.stamp
-PY_SRC = setup.py $(wildcard python/wsevent/*.c python/wsevent/*.h) $(CORE_SRC) $(CORE_HDR)
+PY_SRC = setup.py $(wildcard python/wsevent/*.c python/wsevent/*.h python/wsevent/include/wsevent_python.h) $(CORE_SRC) $(CORE_HDR)
 HELPER_SO = $(B)/helpers/libdelayed_set.so
 
 LUA_SRC = $(wildcard lua/*.c)
@@ -98,7 +99,7 @@ comma = ,
 
 .PHONY: all lib deps demo test check bench install clean providers \
   build-all test-all check-all demo-all bench-all test-c test-stress \
-  test-winsock test-python test-lua test-embed test-install check-tsan \
+  test-winsock test-python test-lua test-embed test-install test-pip check-tsan \
   check-asan check-valgrind check-python-asan check-lua-asan fuzz
 
 all: lib
@@ -196,6 +197,15 @@ $(HELPER_SO): tests/helpers/delayed_set.c $(CORE_HDR)
 test-python: $(PY_EXT_STAMP) $(HELPER_SO) $(PROVIDER_PY)
 	PYTHONPATH=python:$(B)/swig/py $(PYTHON) -m pytest -q tests/python
 
+# The package as pip installs it: into a venv (offline: the build backend
+# comes from the system), then imported from outside the tree.
+VENV = $(B)/venv
+test-pip:
+	rm -rf $(VENV) $(B)/lib.* $(B)/bdist.* $(B)/temp.*
+	/usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(VENV)/bin/pip install -q --no-build-isolation --no-index $(CURDIR)
+	cd /tmp && $(CURDIR)/$(VENV)/bin/python $(CURDIR)/tests/install/pip_smoke.py $(CURDIR)
+
 # ---- Lua ------------------------------------------------------------------
 # The module links no -llua5.4: the interpreter provides the symbols.  It
 # lives in build/lua, away from any directory on Python's path.
@@ -242,7 +252,7 @@ $(B)/swig/device_wrap_lua.c: $(SWIG_DEPS)
 	$(SWIG) -lua -Ibindings -Icore/include -o $@ bindings/sample/device.i
 
 $(PROVIDER_PY): $(B)/swig/device_wrap_py.c bindings/sample/device.c
-	$(CC) $(PROVIDER_CFLAGS) -I$(PY_INCLUDE) $^ -o $@ -lpthread
+	$(CC) $(PROVIDER_CFLAGS) -I$(PY_INCLUDE) -Ipython/wsevent/include $^ -o $@ -lpthread
 
 $(PROVIDER_LUA): $(B)/swig/device_wrap_lua.c bindings/sample/device.c
 	$(CC) $(PROVIDER_CFLAGS) $(LUA_CFLAGS) $^ -o $@ -lpthread
@@ -256,7 +266,7 @@ build-all: lib $(PY_EXT_STAMP) $(HELPER_SO) $(LUA_SO) $(LUA_HELPER_SO) providers
 # The functional suites, then the sanitizers, valgrind, the sanitized
 # language suites and fuzzing.  One list, two sizes: make test runs it at
 # a size that fits CI (a few minutes), make check at full size.
-SUITES = test-c test-winsock test-python test-lua test-embed test-install
+SUITES = test-c test-winsock test-python test-lua test-embed test-install test-pip
 HARDENING = check-tsan check-asan check-valgrind check-python-asan check-lua-asan fuzz
 SIZE_test = STRESS_OPS=300000 FUZZ_SECONDS=20
 SIZE_check = STRESS_OPS=10000000 FUZZ_SECONDS=120

@@ -12,6 +12,7 @@ this one core and its handle space.
 """
 import glob
 import os
+import re
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -19,6 +20,14 @@ from setuptools.command.build_ext import build_ext
 CORE_SOURCES = sorted(glob.glob("core/src/event/*.c") + glob.glob("core/src/net/*.c"))
 CORE_HEADERS = glob.glob("core/include/*.h") + glob.glob("core/src/*/*.h")
 SONAME = "libwsevent.so.1"
+# Shipped in the package for providers' builds (wsevent.get_include()).
+PUBLIC_HEADERS = ["core/include/wsevent.h", "core/include/wsevent_provider.h"]
+
+
+def version():
+    """The one version, kept in core/include/wsevent.h."""
+    with open("core/include/wsevent.h") as f:
+        return re.search(r'#define WSEVENT_VERSION_STRING "([^"]+)"', f.read()).group(1)
 WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter",
             "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
 
@@ -41,6 +50,10 @@ class build_core_then_ext(build_ext):
             self.compiler.link_shared_object(
                 objects, library, libraries=["pthread"],
                 extra_postargs=["-Wl,-soname," + SONAME, "-Wl,-z,nodelete"])
+        include = os.path.join(target_dir, "include")
+        os.makedirs(include, exist_ok=True)
+        for header in PUBLIC_HEADERS:
+            self.copy_file(header, include, level=self.verbose)
         ext.extra_link_args = ["-L" + target_dir, "-l:" + SONAME,
                                "-Wl,-rpath,$ORIGIN"]
         ext.depends = list(ext.depends) + [library]
@@ -52,9 +65,11 @@ class build_core_then_ext(build_ext):
         build_py = self.get_finalized_command("build_py")
         for ext in self.extensions:
             inplace_file, regular_file = self._get_inplace_equivalent(build_py, ext)
-            self.copy_file(os.path.join(os.path.dirname(regular_file), SONAME),
-                           os.path.join(os.path.dirname(inplace_file), SONAME),
+            built, tree = os.path.dirname(regular_file), os.path.dirname(inplace_file)
+            self.copy_file(os.path.join(built, SONAME), os.path.join(tree, SONAME),
                            level=self.verbose)
+            for header in PUBLIC_HEADERS:
+                self.copy_file(header, os.path.join(tree, "include"), level=self.verbose)
 
     @staticmethod
     def _newer(sources, target):
@@ -66,17 +81,19 @@ class build_core_then_ext(build_ext):
 
 setup(
     name="wsevent",
-    version="1.0.0",
+    version=version(),
     description="Windows Sockets event objects for Linux",
     package_dir={"": "python"},
     packages=["wsevent"],
-    package_data={"wsevent": ["py.typed", "__init__.pyi"]},
+    package_data={"wsevent": ["py.typed", "__init__.pyi", "include/*.h"]},
+    include_package_data=False,  # not the glue's .c files
     ext_modules=[
         Extension(
             "wsevent._wsevent",
             sources=sorted(glob.glob("python/wsevent/*.c")),
-            include_dirs=["core/include"],
-            depends=CORE_HEADERS + glob.glob("python/wsevent/*.h"),
+            include_dirs=["core/include", "python/wsevent/include"],
+            depends=CORE_HEADERS + glob.glob("python/wsevent/*.h")
+            + glob.glob("python/wsevent/include/wsevent_python.h"),
             define_macros=[("_GNU_SOURCE", None)],
             extra_compile_args=["-std=c11", "-fvisibility=hidden"] + WARNINGS,
         )

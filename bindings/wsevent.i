@@ -10,25 +10,44 @@
  *     %{ #include "device.h" %}
  *     %include "device.h"
  *
- * then `swig -python -threads` and `swig -lua`.  What the typemaps give:
+ * then `swig -python -threads` and `swig -lua` (both with -I for this
+ * directory, core/include and, for Python, wsevent.get_include()).
+ *
+ * What the typemaps give:
  *
  *   wsevent_t (in)       a wsevent.Event (Python) or event (Lua), or an
  *                        integer handle; a closed event raises.
  *   wsevent_t (out)      an integer (in Lua a true integer, never a float).
- *   wsevent_new_t (out)  a new Event object that owns the handle the
- *                        provider created (typedef it to wsevent_t in C).
+ *   wsevent_new_t (out)  a new Event that owns the handle the provider
+ *                        created for the caller (typedef it to wsevent_t).
+ *   (wsevent_completion_fn fn, wsevent_completion_fn release, void *context)
  *   (wsevent_completion_fn fn, void *context)
  *                        one script argument: a Python callable or a Lua
- *                        function (or None/nil).  It runs in the thread
- *                        that the provider queues it to, inside that
- *                        thread's next alertable wait.  If the provider
- *                        never queues it, its reference is never released.
- *   integers (Lua)       pushed with lua_pushinteger and checked with
- *                        luaL_checkinteger: no silent float truncation.
+ *                        function, or None/nil (fn NULL).  The provider
+ *                        queues it with xQueueCompletionEx(thread, fn,
+ *                        release, context); it runs in that thread, inside
+ *                        its next alertable wait, or is released if the
+ *                        thread ends first.  The pair form has no release
+ *                        function: prefer the triple.
+ *   integers             range-checked: a value that does not fit the C
+ *                        type raises (Lua: luaL_checkinteger, never a float).
  *
- * The module's init code imports the host module (wsevent) and takes its
- * upcall table (the capsule wsevent._C_API, the Lua field _upcalls), so the
- * provider and the script share one core and one handle space.
+ * Conventions for the provider's functions:
+ *   - A function that takes a completion returns a signed integer; a
+ *     negative return means it failed and did not keep the completion: the
+ *     wrapper then releases it (the script's callable is not leaked).
+ *   - WSEVENT_STARTUP(fn): fn(upcalls) is called once at import and must
+ *     return 0; it is hidden from scripts (a script could otherwise pass
+ *     any pointer to it).
+ *   - WSEVENT_SHUTDOWN(fn): fn() stops the provider's threads and waits
+ *     for them; called before the host may unload the module (Lua: at
+ *     lua_close, before C modules are unloaded; Python: at exit).  Hidden
+ *     from scripts too.
+ *
+ * The module's init imports the host module's C API (Python: the capsule
+ * wsevent._wsevent._CAPI, wsevent_python.h; Lua: the light userdata
+ * wsevent._upcalls and the module's functions), so the provider and the
+ * script share one core and one handle space.
  */
 
 %{
@@ -47,66 +66,24 @@ typedef void (*wsevent_completion_fn)(void *context);
 #if defined(SWIGPYTHON)
 
 %{
-static PyObject *wsevent_py_module; /* wsevent, kept for the whole run */
+#include "wsevent_python.h"
 
-/* A handle from an Event or an int; -1 and an exception on error. */
-static int wsevent_py_handle(PyObject *obj, wsevent_t *out) {
-  if (PyLong_Check(obj)) {
-    unsigned long long h = PyLong_AsUnsignedLongLong(obj);
-    if (h == (unsigned long long)-1 && PyErr_Occurred())
-      return -1;
-    *out = h;
-    return 0;
-  }
-  PyObject *event_type = PyObject_GetAttrString(wsevent_py_module, "Event");
-  if (event_type == NULL)
-    return -1;
-  int is_event = PyObject_IsInstance(obj, event_type);
-  Py_DECREF(event_type);
-  if (is_event <= 0) {
-    if (is_event == 0)
-      PyErr_Format(PyExc_TypeError, "expected a wsevent.Event or an int handle, not %.100s",
-                   Py_TYPE(obj)->tp_name);
-    return -1;
-  }
-  PyObject *h = PyObject_GetAttrString(obj, "handle"); /* raises if closed */
-  if (h == NULL)
-    return -1;
-  *out = PyLong_AsUnsignedLongLong(h);
-  Py_DECREF(h);
-  return PyErr_Occurred() ? -1 : 0;
-}
+static WsEvent_CAPI *wsevent_capi;
+%}
 
-/* The completion routine and a context for a Python callable. */
-static int wsevent_py_completion(PyObject *obj, wsevent_completion_fn *fn, void **ctx) {
-  *fn = NULL;
-  *ctx = NULL;
-  if (obj == Py_None)
-    return 0;
-  if (!PyCallable_Check(obj)) {
-    PyErr_Format(PyExc_TypeError, "expected a callable or None, not %.100s",
-                 Py_TYPE(obj)->tp_name);
-    return -1;
-  }
-  PyObject *routine = PyObject_GetAttrString(wsevent_py_module, "_completion_routine");
-  PyObject *context = routine ? PyObject_CallMethod(wsevent_py_module, "completion", "O", obj)
-                              : NULL;
-  if (context != NULL) {
-    *fn = (wsevent_completion_fn)PyLong_AsVoidPtr(routine);
-    *ctx = PyLong_AsVoidPtr(context);
-  }
-  Py_XDECREF(routine);
-  Py_XDECREF(context);
-  return PyErr_Occurred() ? -1 : 0;
-}
+%init %{
+  wsevent_capi = WsEvent_IMPORT();
+  if (wsevent_capi == NULL)
+    return NULL;
+  wsevent_host_upcalls = wsevent_capi->upcalls;
 %}
 
 %typemap(in) wsevent_t {
-  if (wsevent_py_handle($input, &$1) < 0)
+  if (wsevent_capi->handle_of($input, 1, &$1) < 0)
     SWIG_fail;
 }
 %typemap(typecheck, precedence=SWIG_TYPECHECK_UINT64) wsevent_t {
-  $1 = PyLong_Check($input) || PyObject_HasAttrString($input, "handle");
+  $1 = PyLong_Check($input) || PyObject_TypeCheck($input, wsevent_capi->EventType);
 }
 %typemap(out) wsevent_t {
   $result = PyLong_FromUnsignedLongLong($1);
@@ -116,33 +93,46 @@ static int wsevent_py_completion(PyObject *obj, wsevent_completion_fn *fn, void 
     PyErr_SetString(PyExc_RuntimeError, "the provider could not create an event");
     SWIG_fail;
   }
-  PyObject *event_type = PyObject_GetAttrString(wsevent_py_module, "Event");
-  $result = event_type ? PyObject_CallMethod(event_type, "_from_handle", "K",
-                                             (unsigned long long)$1) : NULL;
-  Py_XDECREF(event_type);
+  $result = wsevent_capi->from_handle($1, 1);
   if ($result == NULL)
     SWIG_fail;
 }
-%typemap(in) (wsevent_completion_fn fn, void *context) {
-  if (wsevent_py_completion($input, &$1, &$2) < 0)
+
+%typemap(in) (wsevent_completion_fn fn, wsevent_completion_fn release, void *context) {
+  if (wsevent_capi->completion_of($input, &$1, &$2, &$3) < 0)
     SWIG_fail;
+}
+%typemap(argout) (wsevent_completion_fn fn, wsevent_completion_fn release, void *context) {
+  if (result < 0 && $3 != NULL)
+    $2($3); /* not kept by the provider */
+}
+%typemap(in) (wsevent_completion_fn fn, void *context) (wsevent_completion_fn release_fn) {
+  if (wsevent_capi->completion_of($input, &$1, &release_fn, &$2) < 0)
+    SWIG_fail;
+}
+%typemap(argout) (wsevent_completion_fn fn, void *context) {
+  if (result < 0 && $2 != NULL)
+    release_fn$argnum($2); /* not kept by the provider */
 }
 
 %define WSEVENT_STARTUP(fn)
+%ignore fn;
 %init %{
-  fn(wsevent_host_upcalls);
+  if (fn(wsevent_host_upcalls) != 0) {
+    PyErr_SetString(PyExc_ImportError, #fn "() failed");
+    return NULL;
+  }
 %}
 %enddef
 
+/* Python never unloads extension modules: fn runs at process exit, after
+ * the interpreter (so it must not call Python). */
+%define WSEVENT_SHUTDOWN(fn)
+%ignore fn;
 %init %{
-  wsevent_py_module = PyImport_ImportModule("wsevent");
-  if (wsevent_py_module == NULL)
-    return NULL;
-  wsevent_host_upcalls = (const struct wsevent_upcalls *)
-      PyCapsule_Import(WSEVENT_CAPSULE_NAME, 0);
-  if (wsevent_host_upcalls == NULL)
-    return NULL;
+  Py_AtExit(fn);
 %}
+%enddef
 
 /* ================================================================== */
 #elif defined(SWIGLUA)
@@ -162,6 +152,17 @@ static wsevent_t wsevent_lua_handle(lua_State *L, int idx) {
   wsevent_t h = (wsevent_t)lua_tointeger(L, -1);
   lua_pop(L, 1);
   return h;
+}
+
+/* WSEVENT_SHUTDOWN's hook, run by a sentinel's __gc at lua_close: Lua
+ * finalizes it before the table of loaded C libraries (created earlier,
+ * finalized later), so before this module is unloaded. */
+static void (*wsevent_lua_shutdown_fn)(void);
+static int wsevent_lua_shutdown(lua_State *L) {
+  (void)L;
+  if (wsevent_lua_shutdown_fn != NULL)
+    wsevent_lua_shutdown_fn();
+  return 0;
 }
 
 /* package.loaded.wsevent[name], pushed. */
@@ -192,19 +193,21 @@ static void wsevent_lua_field(lua_State *L, const char *name) {
     SWIG_arg++;
   }
 }
-%typemap(in, checkfn="") (wsevent_completion_fn fn, void *context) {
+%typemap(in, checkfn="") (wsevent_completion_fn fn, wsevent_completion_fn release, void *context) {
   if (lua_isnoneornil(L, $input)) {
     $1 = NULL;
     $2 = NULL;
+    $3 = NULL;
   } else {
     luaL_checktype(L, $input, LUA_TFUNCTION);
     wsevent_lua_field(L, "_completion_routine");
     $1 = (wsevent_completion_fn)(uintptr_t)lua_touserdata(L, -1);
     lua_pop(L, 1);
+    $2 = NULL;
     wsevent_lua_field(L, "completion");
     lua_pushvalue(L, $input);
     lua_call(L, 1, 1);
-    $2 = lua_touserdata(L, -1);
+    $3 = lua_touserdata(L, -1);
     lua_pop(L, 1);
   }
 }
@@ -225,12 +228,6 @@ WSEVENT_LUA_INTEGER(unsigned long)
 WSEVENT_LUA_INTEGER(long long)
 WSEVENT_LUA_INTEGER(unsigned long long)
 
-%define WSEVENT_STARTUP(fn)
-%init %{
-  fn(wsevent_host_upcalls);
-%}
-%enddef
-
 %init %{
   lua_getglobal(L, "require");
   lua_pushstring(L, "wsevent");
@@ -241,5 +238,26 @@ WSEVENT_LUA_INTEGER(unsigned long long)
   if (wsevent_host_upcalls == NULL)
     luaL_error(L, "wsevent._upcalls is missing");
 %}
+
+%define WSEVENT_STARTUP(fn)
+%ignore fn;
+%init %{
+  if (fn(wsevent_host_upcalls) != 0)
+    luaL_error(L, #fn "() failed");
+%}
+%enddef
+
+%define WSEVENT_SHUTDOWN(fn)
+%ignore fn;
+%init %{
+  wsevent_lua_shutdown_fn = fn;
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, wsevent_lua_shutdown);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  luaL_ref(L, LUA_REGISTRYINDEX);
+%}
+%enddef
 
 #endif

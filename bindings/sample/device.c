@@ -14,7 +14,7 @@ struct op {
   long long due_ns;        /* 0: on demand */
   int state;               /* 0 free, 1 pending, 2 completing, 3 done */
   int result;
-  wsevent_completion_fn fn;
+  wsevent_completion_fn fn, release;
   void *context;
   wsevent_thread_t thread;
 };
@@ -24,7 +24,8 @@ static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct op *ops;          /* ops[id - 1] */
 static long long n_ops, cap_ops, completed, invalid;
-static int started;
+static int started, stopping;
+static pthread_t worker_thread;
 
 static long long now_ns(void) {
   struct timespec t;
@@ -38,8 +39,12 @@ static void finish(long long i) {
   ops[i].state = 2;
   pthread_mutex_unlock(&mutex);
   int r = up->xSet(o.event);
-  if (o.fn != NULL)
-    up->xQueueCompletion(o.thread, o.fn, o.context);
+  /* If the thread has ended, the core refuses, and the routine is ours to
+   * release; if it ends later, the core releases it. */
+  if (o.fn != NULL &&
+      up->xQueueCompletionEx(o.thread, o.fn, o.release, o.context) != WSEVENT_OK &&
+      o.release != NULL)
+    o.release(o.context);
   pthread_mutex_lock(&mutex);
   ops[i].state = 3;
   ops[i].result = r;
@@ -51,7 +56,7 @@ static void finish(long long i) {
 static void *worker(void *arg) {
   (void)arg;
   pthread_mutex_lock(&mutex);
-  for (;;) {
+  while (!stopping) {
     long long now = now_ns(), next = 0;
     int did = 0;
     for (long long i = 0; i < n_ops; i++) {
@@ -73,11 +78,13 @@ static void *worker(void *arg) {
       pthread_cond_timedwait(&wake, &mutex, &ts);
     }
   }
+  pthread_mutex_unlock(&mutex);
   return NULL;
 }
 
 int device_startup(const struct wsevent_upcalls *upcalls) {
-  if (upcalls == NULL || upcalls->iVersion < 1)
+  /* Version 2: xQueueCompletionEx. */
+  if (upcalls == NULL || upcalls->iVersion < 2)
     return -1;
   pthread_mutex_lock(&mutex);
   up = upcalls;
@@ -86,20 +93,38 @@ int device_startup(const struct wsevent_upcalls *upcalls) {
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_cond_init(&wake, &a);
-    pthread_t t;
-    if (pthread_create(&t, NULL, worker, NULL) != 0) {
+    if (pthread_create(&worker_thread, NULL, worker, NULL) != 0) {
       pthread_mutex_unlock(&mutex);
       return -1;
     }
-    pthread_detach(t);
     started = 1;
   }
   pthread_mutex_unlock(&mutex);
   return 0;
 }
 
+void device_shutdown(void) {
+  pthread_mutex_lock(&mutex);
+  if (!started || stopping) {
+    pthread_mutex_unlock(&mutex);
+    return;
+  }
+  stopping = 1;
+  pthread_cond_signal(&wake);
+  pthread_mutex_unlock(&mutex);
+  pthread_join(worker_thread, NULL);
+  /* Nothing runs in this library any more; release what never ran. */
+  for (long long i = 0; i < n_ops; i++)
+    if (ops[i].state == 1 && ops[i].fn != NULL && ops[i].release != NULL)
+      ops[i].release(ops[i].context);
+  free(ops);
+  ops = NULL;
+  n_ops = cap_ops = 0;
+}
+
 long long device_start(wsevent_t event, unsigned delay_ms,
-                       wsevent_completion_fn fn, void *context) {
+                       wsevent_completion_fn fn, wsevent_completion_fn release,
+                       void *context) {
   wsevent_thread_t thread = 0;
   if (up == NULL)
     return WSEVENT_EINVAL;
@@ -111,6 +136,10 @@ long long device_start(wsevent_t event, unsigned delay_ms,
       return r;
   }
   pthread_mutex_lock(&mutex);
+  if (stopping) {
+    pthread_mutex_unlock(&mutex);
+    return WSEVENT_EINVAL;
+  }
   if (n_ops == cap_ops) {
     long long cap = cap_ops ? cap_ops * 2 : 64;
     struct op *grown = realloc(ops, (size_t)cap * sizeof *ops);
@@ -123,7 +152,7 @@ long long device_start(wsevent_t event, unsigned delay_ms,
   }
   long long id = ++n_ops;
   ops[id - 1] = (struct op){event, delay_ms ? now_ns() + delay_ms * 1000000LL : 0,
-                            1, 1, fn, context, thread};
+                            1, 1, fn, release, context, thread};
   pthread_cond_signal(&wake);
   pthread_mutex_unlock(&mutex);
   return id;

@@ -18,17 +18,27 @@
 /* An event handle the device created and hands over to the caller. */
 typedef wsevent_t wsevent_new_t;
 
-/* WSPStartup: receive the host's upcall table.  Returns 0 or -1. */
+/* WSPStartup: receive the host's upcall table and start the worker
+ * thread.  Returns 0 or -1 (no table, table too old, no thread). */
 int device_startup(const struct wsevent_upcalls *upcalls);
+
+/* WSPCleanup: stop the worker thread and wait for it; operations still
+ * pending never complete, and their completions are released.  The
+ * module calls it before the host may unload it (WSEVENT_SHUTDOWN). */
+void device_shutdown(void);
 
 /*
  * Start an operation.  delay_ms 0 means "only when device_complete() is
  * called".  `fn(context)`, if fn is not NULL, runs in the calling thread's
- * next alertable wait once the operation completes.  Returns the operation
- * id (> 0), or a negative wsevent code (WSEVENT_EINVAL before startup).
+ * next alertable wait once the operation completes (or `release(context)`
+ * if that thread ends first, or the device shuts down first).  Returns
+ * the operation id (> 0), or a negative wsevent code (WSEVENT_EINVAL
+ * before startup or after shutdown), in which case the completion was not
+ * kept.
  */
 long long device_start(wsevent_t event, unsigned delay_ms,
-                       wsevent_completion_fn fn, void *context);
+                       wsevent_completion_fn fn, wsevent_completion_fn release,
+                       void *context);
 
 /* Complete a pending operation now.  0, or -1 if it is not pending. */
 int device_complete(long long id);

@@ -3,6 +3,7 @@
 
 %include "wsevent.i"
 WSEVENT_STARTUP(device_startup)
+WSEVENT_SHUTDOWN(device_shutdown)
 
 %{
 #include "device.h"

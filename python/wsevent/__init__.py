@@ -3,51 +3,107 @@
 ``wsevent.Event`` is a drop-in replacement for ``threading.Event`` that C
 code (a "provider") can signal from any thread through its ``handle``.
 ``wait_any``/``wait_all`` wait on many events at once, as
-``WaitForMultipleObjects`` does, and ``wait_async``/``wait_any_async`` do
-the same for asyncio without a thread per waiter.
+``WaitForMultipleObjects`` does, and ``wait_async``, ``wait_any_async`` and
+``wait_all_async`` do the same for asyncio, with no thread per waiter.
 """
 
 import asyncio as _asyncio
 import enum as _enum
+import os as _os
+import threading as _threading
 import weakref as _weakref
 
+from . import _wsevent
 from ._wsevent import (  # noqa: F401
     Error,
     Event,
     MAXIMUM_WAIT_EVENTS,
     TIMEOUT_MAX,
     WAIT_EVENT_0,
+    WAIT_FAILED,
     WAIT_IO_COMPLETION,
     WAIT_TIMEOUT,
     _C_API,
+    _CAPI,
+    _completion_release,
     _completion_routine,
+    __version__,
     completion,
-    event_select as _event_select,
-    timer_cancel,
-    timer_start,
     queue_completion,
     sleep,
     strerror,
-    thread_id,
+    timer_cancel,
+    timer_start,
     wait_all,
     wait_any,
     wait_for_multiple,
 )
-
-from . import _wsevent
 
 # The core's return codes: WSEVENT_OK, WSEVENT_EINVAL_HANDLE, ...
 _codes = {k: v for k, v in vars(_wsevent).items() if k.startswith("WSEVENT_")}
 globals().update(_codes)
 
 __all__ = sorted(_codes) + [
-    "completion", "Error", "Event", "FD", "NetworkEvents", "enum_network_events",
-    "event_select", "timer_cancel", "timer_start", "MAXIMUM_WAIT_EVENTS", "TIMEOUT_MAX", "WAIT_EVENT_0",
-    "WAIT_IO_COMPLETION", "WAIT_TIMEOUT", "queue_completion", "sleep",
-    "strerror", "thread_id", "wait_all", "wait_any", "wait_any_async",
-    "wait_async", "wait_for_multiple",
+    "completion", "Error", "Event", "FD", "NetworkEvents",
+    "enum_network_events", "event_select", "get_include", "timer_cancel",
+    "timer_start", "MAXIMUM_WAIT_EVENTS", "TIMEOUT_MAX", "WAIT_EVENT_0",
+    "WAIT_FAILED", "WAIT_IO_COMPLETION", "WAIT_TIMEOUT", "queue_completion",
+    "sleep", "strerror", "thread_id", "wait_all", "wait_all_async",
+    "wait_any", "wait_any_async", "wait_async", "wait_for_multiple",
 ]
 
+
+def get_include():
+    """The directory holding wsevent.h, wsevent_provider.h and
+    wsevent_python.h, for C extensions that use the C API (-I option)."""
+    return _os.path.join(_os.path.dirname(__file__), "include")
+
+
+# ---- thread ids --------------------------------------------------------------
+
+_ids = _weakref.WeakKeyDictionary()  # threading.Thread -> its wsevent id
+_local = _threading.local()
+
+
+class _ThreadEnd:
+    """Kept in a threading.local: CPython clears a thread's locals when the
+    thread ends, before join() returns, so its wsevent id ends there too
+    (routines still queued to it are released, and queueing to it is
+    refused), not later when the OS thread finally exits."""
+
+    __slots__ = ("thread",)
+
+    def __init__(self, thread):
+        self.thread = thread
+
+    def __del__(self):
+        _ids.pop(self.thread, None)
+        _wsevent._thread_end()
+
+
+def thread_id(thread=None):
+    """The wsevent id of the calling thread, for queue_completion and for C
+    providers; or, given a threading.Thread, that thread's id, which it has
+    once it called thread_id() itself.  An id ends when its thread ends
+    (before join() returns)."""
+    current = _threading.current_thread()
+    if thread is None or thread is current:
+        ident = _wsevent._thread_id()
+        if getattr(_local, "end", None) is None:
+            _local.end = _ThreadEnd(current)
+        _ids[current] = ident
+        return ident
+    if not isinstance(thread, _threading.Thread):
+        raise TypeError(f"thread must be a threading.Thread, not {type(thread).__name__}")
+    try:
+        return _ids[thread]
+    except KeyError:
+        state = "has ended" if thread.ident is not None and not thread.is_alive() \
+            else "has not called wsevent.thread_id() yet"
+        raise ValueError(f"{thread.name} has no wsevent thread id: it {state}") from None
+
+
+# ---- network events ------------------------------------------------------------
 
 class FD(_enum.IntFlag):
     """Network event bits for event_select, with Winsock's values."""
@@ -88,7 +144,7 @@ def event_select(sock, event, mask):
     select replaces the previous one; mask 0 cancels (event may be None).
     The socket becomes non-blocking, as on Windows; a socket object is told
     so too (``setblocking(False)``), so that its methods agree."""
-    _event_select(sock, event, mask)
+    _wsevent._event_select(sock, event, mask)
     setblocking = getattr(sock, "setblocking", None)
     if setblocking is not None:
         setblocking(False)
@@ -104,108 +160,185 @@ def enum_network_events(sock, event=None):
     return NetworkEvents(events, errors)
 
 
-class _Readers:
-    """One loop reader per event descriptor, shared by every coroutine that
-    awaits that event in this loop (add_reader keeps one callback per fd)."""
+# ---- asyncio ------------------------------------------------------------------
+#
+# Each running loop that awaits events keeps one completion port (_Port)
+# while it has waits, registered with loop.add_reader.  An awaited wait is
+# an asynchronous wait on the port: the core satisfies it, and consumes its
+# auto-reset events, at the moment it would satisfy a blocking wait, and
+# queues a packet; the loop's reader takes the packets on the loop's own
+# thread.  So a manual-reset pulse is seen, every set of an auto-reset
+# event goes to exactly one waiter, closing an event from any thread
+# reaches the awaiting task through the loop, and no descriptor is held
+# per event.  A task that gives up (timeout, cancellation) after its wait
+# consumed a signal gives the signal back: the event is set again.
+
+class _Wait:
+    __slots__ = ("events", "wait_all", "future", "id", "delivered", "__weakref__")
+
+    def __init__(self, events, wait_all, future):
+        self.events = events
+        self.wait_all = wait_all
+        self.future = future
+        self.id = None
+        self.delivered = False
+
+    def give_back(self, result, index):
+        """Set again what this wait consumed and nobody will use."""
+        if result != _wsevent.WSEVENT_OK:
+            return
+        taken = self.events if self.wait_all else (self.events[index],)
+        for event in taken:
+            if not event.manual_reset:
+                try:
+                    event.set()
+                except (ValueError, Error):
+                    pass  # closed since: nothing to give back to
+
+
+class _LoopPort:
+    """A loop's port while it has waits; only the loop's thread uses it.
+    It holds no strong reference to its loop nor to its waits (whose
+    futures hold the loop): only the awaiting coroutines do, so an
+    abandoned loop and its tasks can be collected; a collected coroutine
+    still leaves through finish().  The port is released (reader removed,
+    port closed) when its last wait ends."""
+
+    __slots__ = ("port", "fd", "loop", "waits", "next_key", "__weakref__")
 
     def __init__(self, loop):
-        self.loop = loop
-        self.callbacks = {}  # fd -> list of callables; each returns True when done
+        self.port = _wsevent._Port()
+        self.fd = self.port.fileno()
+        self.loop = _weakref.ref(loop)
+        self.waits = {}  # key -> weakref to _Wait
+        self.next_key = 1
+        loop.add_reader(self.fd, self._ready)
 
-    def add(self, fd, callback):
-        callbacks = self.callbacks.get(fd)
-        if callbacks is None:
-            callbacks = self.callbacks[fd] = []
-            self.loop.add_reader(fd, self._ready, fd)
-        callbacks.append(callback)
+    def _ready(self):
+        for key, result, index in self.port.take():
+            ref = self.waits.pop(key, None)
+            wait = ref() if ref is not None else None
+            if wait is None:
+                continue
+            if wait.future.done():  # its task gave up before this came
+                wait.give_back(result, index)
+            else:
+                wait.future.set_result((result, index))
+        self.release_if_idle()
 
-    def remove(self, fd, callback):
-        callbacks = self.callbacks.get(fd)
-        if callbacks is None:
+    def start(self, events, wait_all):
+        wait = _Wait(events, wait_all, self.loop().create_future())
+        key = self.next_key
+        self.next_key += 1
+        wait.id = self.port.wait(events, key, wait_all)
+        self.waits[key] = _weakref.ref(wait)
+        return key, wait
+
+    def finish(self, key, wait):
+        """The awaiting coroutine is leaving, for any reason."""
+        if self.waits.pop(key, None) is not None:
+            outcome = self.port.cancel(wait.id)
+            if outcome is not None:  # satisfied, not yet delivered
+                wait.give_back(*outcome)
+        elif not wait.delivered and wait.future.done() and not wait.future.cancelled():
+            wait.give_back(*wait.future.result())  # delivered, not taken
+        self.release_if_idle()
+
+    def release_if_idle(self):
+        if self.waits or self.port is None:
             return
-        try:
-            callbacks.remove(callback)
-        except ValueError:
-            pass
-        if not callbacks:
-            del self.callbacks[fd]
-            self.loop.remove_reader(fd)
-
-    def _ready(self, fd):
-        # Oldest first: for an auto-reset event only the first claimant wins.
-        for callback in list(self.callbacks.get(fd, ())):
-            callback()
+        loop = self.loop()
+        if loop is not None and _loop_ports.get(loop) is self:
+            del _loop_ports[loop]
+            try:
+                loop.remove_reader(self.fd)
+            except (RuntimeError, ValueError, OSError):
+                pass  # the loop is closed
+        self.port.close()
+        self.port = None
 
 
-_readers_by_loop = _weakref.WeakKeyDictionary()
+_loop_ports = _weakref.WeakKeyDictionary()  # loop -> _LoopPort
 
 
-def _readers(loop):
-    readers = _readers_by_loop.get(loop)
-    if readers is None:
-        readers = _readers_by_loop[loop] = _Readers(loop)
-    return readers
+def _forget_loop_ports():
+    # A fork child's ports are closed by the core; its loops start afresh.
+    _loop_ports.clear()
 
 
-async def _await_ready(events, try_claim, timeout):
-    """Wait in the running loop until try_claim() returns non-None."""
-    result = try_claim()
-    if result is not None:
-        return result
-    if timeout is not None and timeout == 0:
-        return None
-    loop = _asyncio.get_running_loop()
-    readers = _readers(loop)
-    future = loop.create_future()
+_os.register_at_fork(after_in_child=_forget_loop_ports)
 
-    def on_ready():
-        if future.done():
-            return
-        try:
-            claimed = try_claim()
-        except BaseException as exc:  # a closed or invalid event
-            future.set_exception(exc)
-            return
-        if claimed is not None:
-            future.set_result(claimed)
 
-    def on_close(event):
-        if not future.done():
-            future.set_exception(ValueError("event closed while awaited"))
-        # Unregister before the descriptor is closed under the loop.
-        readers.remove(event.fileno(), on_ready)
-
-    registered = []
+def _events_of(events, fname):
+    if isinstance(events, Event):
+        raise TypeError(f"{fname}() expects an iterable of Event objects, not Event")
     try:
-        for event in events:
-            fd = event.fileno()
-            readers.add(fd, on_ready)
-            event._add_close_callback(on_close)
-            registered.append((event, fd))
-        # A set may have landed before the reader was installed.
-        on_ready()
+        events = tuple(events)
+    except TypeError:
+        if not hasattr(type(events), "__iter__"):
+            raise TypeError(f"{fname}() expects an iterable of Event objects, "
+                            f"not {type(events).__name__}") from None
+        raise
+    if not events:
+        raise ValueError(f"{fname}() needs at least one event")
+    for i, event in enumerate(events):
+        if not isinstance(event, Event):
+            raise TypeError(f"{fname}() expects Event objects, got "
+                            f"{type(event).__name__} at index {i}")
+    return events
+
+
+async def _await(events, wait_all, timeout):
+    """Await until the wait is satisfied: (result, index), or None after
+    timeout seconds (None: forever)."""
+    loop = _asyncio.get_running_loop()
+    port = _loop_ports.get(loop)
+    if port is None:
+        port = _loop_ports[loop] = _LoopPort(loop)
+    try:
+        key, wait = port.start(events, wait_all)
+    except BaseException:
+        port.release_if_idle()
+        raise
+    try:
         if timeout is None:
-            return await future
-        try:
-            return await _asyncio.wait_for(future, timeout)
-        except _asyncio.TimeoutError:
-            return None
+            outcome = await wait.future
+        else:
+            try:
+                outcome = await _asyncio.wait_for(wait.future, timeout)
+            except _asyncio.TimeoutError:
+                return None
+        wait.delivered = True
+        return outcome
     finally:
-        for event, fd in registered:
-            readers.remove(fd, on_ready)
-            event._remove_close_callback(on_close)
+        port.finish(key, wait)
+
+
+def _raise_closed(events, index):
+    error = Error(f"the event at index {index} was closed while awaited")
+    error.code, error.name, error.index = (_wsevent.WSEVENT_ECLOSED,
+                                           "WSEVENT_ECLOSED", index)
+    raise error
 
 
 async def wait_async(event, timeout=None):
     """Await until ``event`` is signaled: True, or False after ``timeout``
-    seconds.  Uses the event's descriptor with ``loop.add_reader``: no thread
-    per waiter.  An auto-reset event is consumed, as by ``wait()``."""
+    seconds (None: forever; a negative timeout polls).  An auto-reset
+    event is consumed, as by ``wait()``; a set followed at once by a clear
+    still wakes the awaiter, as it wakes a waiting thread."""
     if not isinstance(event, Event):
         raise TypeError(f"wait_async() expects an Event, not {type(event).__name__}")
-    _check_timeout(timeout)
-    result = await _await_ready([event], lambda: True if event.wait(0) else None,
-                                timeout)
-    return result is not None
+    timeout = _wsevent._timeout(timeout)
+    if event.wait(0):
+        return True
+    if timeout == 0:
+        return False
+    outcome = await _await((event,), False, timeout)
+    if outcome is None:
+        return False
+    if outcome[0] != _wsevent.WSEVENT_OK:
+        _raise_closed((event,), outcome[1])
+    return True
 
 
 Event.wait_async = wait_async
@@ -213,27 +346,34 @@ Event.wait_async = wait_async
 
 async def wait_any_async(events, timeout=None):
     """Await until any of ``events`` is signaled: the lowest signaled index
-    (as ``wait_any``), or None after ``timeout`` seconds."""
-    events = list(events)
-    if not events:
-        raise ValueError("wait_any_async() needs at least one event")
-    for i, event in enumerate(events):
-        if not isinstance(event, Event):
-            raise TypeError("wait_any_async() expects Event objects, got "
-                            f"{type(event).__name__} at index {i}")
-    _check_timeout(timeout)
-    return await _await_ready(events, lambda: wait_any(events, 0), timeout)
+    (as ``wait_any``, consuming that event if auto-reset), or None after
+    ``timeout`` seconds."""
+    events = _events_of(events, "wait_any_async")
+    timeout = _wsevent._timeout(timeout)
+    index = wait_any(events, 0)
+    if index is not None or timeout == 0:
+        return index
+    outcome = await _await(events, False, timeout)
+    if outcome is None:
+        return None
+    if outcome[0] != _wsevent.WSEVENT_OK:
+        _raise_closed(events, outcome[1])
+    return outcome[1]
 
 
-def _check_timeout(timeout):
-    """The blocking calls' rules, checked before anything is registered."""
-    if timeout is None:
-        return
-    if not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be a number or None, not {type(timeout).__name__}")
-    if timeout != timeout:
-        raise ValueError("timeout must not be NaN")
-    if timeout < 0:
-        raise ValueError("timeout must be non-negative")
-    if timeout > TIMEOUT_MAX:
-        raise OverflowError("timeout value is too large")
+async def wait_all_async(events, timeout=None):
+    """Await until all ``events`` are signaled at one instant (auto-reset
+    ones consumed together, as ``wait_all``): True, or False after
+    ``timeout`` seconds, with nothing consumed."""
+    events = _events_of(events, "wait_all_async")
+    timeout = _wsevent._timeout(timeout)
+    if wait_all(events, 0):
+        return True
+    if timeout == 0:
+        return False
+    outcome = await _await(events, True, timeout)
+    if outcome is None:
+        return False
+    if outcome[0] != _wsevent.WSEVENT_OK:
+        _raise_closed(events, outcome[1])
+    return True

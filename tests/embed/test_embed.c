@@ -98,9 +98,9 @@ static long long run_lua(lua_State *L, const char *code, const char *names[],
  * their objects are collected (the host owns them and checks them after). */
 static const char *python_waits =
     "import wsevent\n"
-    "started = wsevent.Event._from_handle(started_h)\n"
-    "go = wsevent.Event._from_handle(go_h)\n"
-    "back = wsevent.Event._from_handle(back_h)\n"
+    "started = wsevent.Event.from_handle(started_h)\n"
+    "go = wsevent.Event.from_handle(go_h)\n"
+    "back = wsevent.Event.from_handle(back_h)\n"
     "started.set()\n"
     "ok = go.wait(10)\n"
     "back.set()\n"
@@ -153,10 +153,14 @@ static void script_round_trip(int lua) {
   } else {
     ASSERT_EQ(run_python("result = int(keep[3].is_set())", mine_name, &m, 1), 1);
     Py_FinalizeEx();
+    /* The script only borrowed the host's events: they are still open. */
+    for (int i = 0; i < 3; i++)
+      ASSERT_GE(wsevent_is_set(h[i]), 0);
   }
   for (int i = 0; i < 3; i++)
     wsevent_close(h[i]);
 }
+
 
 TEST(test_python_waits_on_the_hosts_events_and_sets_them_back) {
   script_round_trip(0);

@@ -39,24 +39,70 @@ def test_exception_in_a_routine_comes_out_of_the_wait():
     assert wsevent.sleep(0, alertable=True) is False
 
 
-def test_thread_id_of_an_exited_thread_is_refused():
-    import time
+def test_queueing_to_a_joined_thread_is_refused_at_once():
+    """12.16: join() returns after the thread's id ended."""
     ids = []
     t = threading.Thread(target=lambda: ids.append(wsevent.thread_id()))
     t.start()
     t.join()
-    # join() returns when the Python part is done; the OS thread (whose
-    # exit closes the id) may still be finishing.  Routines queued to it
-    # meanwhile are discarded with it.
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            wsevent.queue_completion(ids[0], lambda: None)
-        except wsevent.Error as e:
-            assert e.name == "WSEVENT_EINVAL_HANDLE"
-            break
-        assert time.monotonic() < deadline, "the id outlived its thread"
-        time.sleep(0.01)
+    with pytest.raises(wsevent.Error, match="no such thread") as info:
+        wsevent.queue_completion(ids[0], lambda: None)
+    assert info.value.name == "WSEVENT_EINVAL_HANDLE"
+
+
+def test_routines_of_a_thread_that_ends_are_released_not_leaked():
+    """12.16: a thread that never waits alertably drops its routines'
+    callables when it ends; none runs."""
+    import gc
+    import weakref
+    got_id, go = threading.Event(), threading.Event()
+    ids, ran = [], []
+
+    def worker():
+        ids.append(wsevent.thread_id())
+        got_id.set()
+        go.wait()
+
+    class Routine:
+        def __call__(self):
+            ran.append(1)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    got_id.wait()
+    routine = Routine()
+    alive = weakref.ref(routine)
+    wsevent.queue_completion(ids[0], routine)
+    del routine
+    go.set()
+    t.join()
+    gc.collect()
+    assert alive() is None
+    assert ran == []
+
+
+def test_the_id_of_another_thread():
+    got_id, go = threading.Event(), threading.Event()
+    seen = []
+
+    def worker():
+        seen.append(wsevent.thread_id())
+        got_id.set()
+        go.wait()
+
+    t = threading.Thread(target=worker)
+    with pytest.raises(ValueError, match="not called"):
+        wsevent.thread_id(t)
+    t.start()
+    got_id.wait()
+    assert wsevent.thread_id(t) == seen[0] != wsevent.thread_id()
+    assert wsevent.thread_id(threading.current_thread()) == wsevent.thread_id()
+    go.set()
+    t.join()
+    with pytest.raises(ValueError, match="ended"):
+        wsevent.thread_id(t)
+    with pytest.raises(TypeError):
+        wsevent.thread_id(42)
 
 
 def test_c_provider_queues_a_python_callable_from_its_own_thread(c_provider):

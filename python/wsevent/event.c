@@ -1,0 +1,345 @@
+/*
+ * event.c: wsevent.Event, a heap type whose object names one event.
+ *
+ * __new__ makes an object with no event (so a subclass's __init__ may
+ * take any arguments); __init__ parses the options, as threading.Event's
+ * does, and creates the event.  An Event either owns its handle (it closes
+ * the event when closed or collected) or borrows it (from_handle with
+ * owned=False: it never closes the event, and reads as closed once the
+ * owner closed it).  No Python code ever runs on a dying Event.
+ */
+#include "glue.h"
+
+#include <structmember.h>
+
+int wse_py_check_open(EventObject *ev) {
+  if (ev->state == EVENT_OPEN)
+    return 0;
+  if (ev->state == EVENT_NEW)
+    PyErr_Format(PyExc_RuntimeError,
+                 "%.100s.__init__() was not called: the event does not exist",
+                 Py_TYPE(ev)->tp_name);
+  else
+    PyErr_SetString(PyExc_ValueError, "operation on a closed event");
+  return -1;
+}
+
+/* Raise for a failed call on ev: a borrowed event whose owner closed it
+ * reads as closed, like one closed here. */
+static PyObject *fail(EventObject *ev, int code) {
+  if (code == WSEVENT_EINVAL_HANDLE && !ev->owned) {
+    PyErr_SetString(PyExc_ValueError,
+                    "operation on a closed event (its owner closed it)");
+    return NULL;
+  }
+  return wse_py_raise(wse_py_state_of_type(Py_TYPE(ev)), code, NULL);
+}
+
+static PyObject *Event_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+  EventObject *self = (EventObject *)type->tp_alloc(type, 0);
+  if (self != NULL) {
+    self->state = EVENT_NEW;
+    self->owned = 1;
+  }
+  return (PyObject *)self;
+}
+
+static int Event_init(EventObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"manual_reset", "initial_state", NULL};
+  int manual = 1, initial = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|$pp:Event", kwlist, &manual,
+                                   &initial))
+    return -1;
+  if (self->state != EVENT_NEW) {
+    PyErr_SetString(PyExc_RuntimeError, "Event.__init__() called twice");
+    return -1;
+  }
+  unsigned flags = (manual ? 0 : WSEVENT_AUTO_RESET) |
+                   (initial ? WSEVENT_INITIAL_SET : 0);
+  int r = wsevent_create(&self->handle, flags);
+  if (r != WSEVENT_OK) {
+    wse_py_raise(wse_py_state_of_type(Py_TYPE(self)), r, NULL);
+    return -1;
+  }
+  self->manual_reset = manual;
+  self->owned = 1;
+  self->state = EVENT_OPEN;
+  return 0;
+}
+
+PyObject *wse_py_event_from_handle(module_state *st, wsevent_t handle,
+                                   int owned) {
+  unsigned flags;
+  int r = wsevent_get_flags(handle, &flags);
+  if (r != WSEVENT_OK)
+    return wse_py_raise(st, r, NULL);
+  EventObject *self = (EventObject *)st->event_type->tp_alloc(st->event_type, 0);
+  if (self == NULL)
+    return NULL;
+  self->handle = handle;
+  self->manual_reset = !(flags & WSEVENT_AUTO_RESET);
+  self->owned = owned != 0;
+  self->state = EVENT_OPEN;
+  return (PyObject *)self;
+}
+
+int wse_py_handle_of(module_state *st, PyObject *obj, int allow_int,
+                     wsevent_t *handle) {
+  if (PyObject_TypeCheck(obj, st->event_type)) {
+    if (wse_py_check_open((EventObject *)obj) < 0)
+      return -1;
+    *handle = ((EventObject *)obj)->handle;
+    return 0;
+  }
+  if (allow_int && PyLong_Check(obj)) {
+    unsigned long long h = PyLong_AsUnsignedLongLong(obj);
+    if (h == (unsigned long long)-1 && PyErr_Occurred())
+      return -1; /* OverflowError: negative or wider than 64 bits */
+    *handle = h;
+    return 0;
+  }
+  PyErr_Format(PyExc_TypeError, "expected a wsevent.Event%s, not %.100s",
+               allow_int ? " or an int handle" : "", Py_TYPE(obj)->tp_name);
+  return -1;
+}
+
+/* Event.from_handle(handle, *, owned=False) */
+static PyObject *Event_from_handle(PyTypeObject *type, PyObject *args,
+                                   PyObject *kw) {
+  static char *kwlist[] = {"handle", "owned", NULL};
+  PyObject *h;
+  int owned = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$p:from_handle", kwlist, &h,
+                                   &owned))
+    return NULL;
+  module_state *st = wse_py_state_of_type(type);
+  wsevent_t handle;
+  if (st == NULL)
+    return NULL;
+  if (!PyLong_Check(h)) {
+    PyErr_Format(PyExc_TypeError, "handle must be an int, not %.100s",
+                 Py_TYPE(h)->tp_name);
+    return NULL;
+  }
+  if (wse_py_handle_of(st, h, 1, &handle) < 0)
+    return NULL;
+  return wse_py_event_from_handle(st, handle, owned);
+}
+
+/* Close (if owned) and forget the handle.  Runs no Python code. */
+static void event_close(EventObject *self) {
+  if (self->state != EVENT_OPEN)
+    return;
+  self->state = EVENT_CLOSED;
+  if (self->owned)
+    wsevent_close(self->handle); /* may be invalid already: a provider
+                                    closed it; harmless */
+}
+
+static void Event_dealloc(EventObject *self) {
+  PyTypeObject *tp = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  if (self->weakrefs)
+    PyObject_ClearWeakRefs((PyObject *)self);
+  event_close(self);
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+static int Event_traverse(EventObject *self, visitproc visit, void *arg) {
+  Py_VISIT(Py_TYPE(self));
+  return 0;
+}
+
+static PyObject *Event_set(EventObject *self, PyObject *unused) {
+  if (wse_py_check_open(self) < 0)
+    return NULL;
+  int r = wsevent_set(self->handle);
+  if (r != WSEVENT_OK)
+    return fail(self, r);
+  Py_RETURN_NONE;
+}
+
+static PyObject *Event_clear(EventObject *self, PyObject *unused) {
+  if (wse_py_check_open(self) < 0)
+    return NULL;
+  int r = wsevent_reset(self->handle);
+  if (r != WSEVENT_OK)
+    return fail(self, r);
+  Py_RETURN_NONE;
+}
+
+static PyObject *Event_is_set(EventObject *self, PyObject *unused) {
+  if (wse_py_check_open(self) < 0)
+    return NULL;
+  int r = wsevent_is_set(self->handle);
+  if (r < 0)
+    return fail(self, r);
+  return PyBool_FromLong(r);
+}
+
+static PyObject *Event_wait(EventObject *self, PyObject *const *args,
+                            Py_ssize_t nargs, PyObject *kwnames) {
+  PyObject *timeout = Py_None;
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  if (nargs + nkw > 1) {
+    PyErr_Format(PyExc_TypeError, "wait() takes at most 1 argument (%zd given)",
+                 nargs + nkw);
+    return NULL;
+  }
+  if (nkw == 1 && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0),
+                                                   "timeout") != 0) {
+    PyErr_Format(PyExc_TypeError, "wait() got an unexpected keyword argument '%U'",
+                 PyTuple_GET_ITEM(kwnames, 0));
+    return NULL;
+  }
+  if (nargs + nkw == 1)
+    timeout = args[0];
+  wsevent_time_t deadline;
+  if (wse_py_check_open(self) < 0 || wse_py_deadline(timeout, &deadline) < 0)
+    return NULL;
+  size_t index;
+  int r = wse_py_wait(&self->handle, 1, 0, deadline, &index);
+  if (r == WSE_PY_ERROR)
+    return NULL;
+  if (r == WSEVENT_OK)
+    Py_RETURN_TRUE;
+  if (r == WSEVENT_TIMEOUT)
+    Py_RETURN_FALSE;
+  return fail(self, r);
+}
+
+static PyObject *Event_close(EventObject *self, PyObject *unused) {
+  event_close(self);
+  Py_RETURN_NONE;
+}
+
+static PyObject *Event_fileno(EventObject *self, PyObject *unused) {
+  if (wse_py_check_open(self) < 0)
+    return NULL;
+  int fd, r = wsevent_fd(self->handle, &fd);
+  if (r != WSEVENT_OK)
+    return fail(self, r);
+  return PyLong_FromLong(fd);
+}
+
+static PyObject *Event_enter(EventObject *self, PyObject *unused) {
+  if (wse_py_check_open(self) < 0)
+    return NULL;
+  return Py_NewRef(self);
+}
+
+static PyObject *Event_exit(EventObject *self, PyObject *args) {
+  event_close(self);
+  Py_RETURN_NONE;
+}
+
+static PyObject *Event_repr(EventObject *self) {
+  const char *status = self->state == EVENT_NEW ? "uninitialised" : "closed";
+  if (self->state == EVENT_OPEN) {
+    int r = wsevent_is_set(self->handle);
+    status = r == 1 ? "set" : r == 0 ? "unset" : "closed by its owner";
+  }
+  return PyUnicode_FromFormat("<%s at %p: %s%s>", Py_TYPE(self)->tp_name, self,
+                              status, self->owned ? "" : ", borrowed");
+}
+
+static PyObject *Event_get_handle(EventObject *self, void *c) {
+  if (wse_py_check_open(self) < 0)
+    return NULL;
+  return PyLong_FromUnsignedLongLong(self->handle);
+}
+
+static PyObject *Event_get_closed(EventObject *self, void *c) {
+  /* A borrowed event is closed once its owner closed it. */
+  return PyBool_FromLong(self->state != EVENT_OPEN ||
+                         wsevent_is_set(self->handle) < 0);
+}
+
+static PyObject *Event_get_manual_reset(EventObject *self, void *c) {
+  return PyBool_FromLong(self->manual_reset);
+}
+
+static PyObject *Event_get_owned(EventObject *self, void *c) {
+  return PyBool_FromLong(self->owned);
+}
+
+static PyMethodDef Event_methods[] = {
+    {"set", (PyCFunction)Event_set, METH_NOARGS,
+     "set()\n--\n\nSignal the event. A manual-reset event releases every "
+     "waiter; an auto-reset event releases one, or stays set until one "
+     "comes."},
+    {"clear", (PyCFunction)Event_clear, METH_NOARGS,
+     "clear()\n--\n\nMake the event unsignaled (as threading.Event.clear)."},
+    {"reset", (PyCFunction)Event_clear, METH_NOARGS,
+     "reset()\n--\n\nMake the event unsignaled (alias of clear)."},
+    {"is_set", (PyCFunction)Event_is_set, METH_NOARGS,
+     "is_set()\n--\n\nTrue if the event is signaled. Never consumes an "
+     "auto-reset event (wait(0) does)."},
+    {"wait", (PyCFunction)(void (*)(void))Event_wait,
+     METH_FASTCALL | METH_KEYWORDS,
+     "wait(timeout=None)\n--\n\nBlock until the event is signaled or the "
+     "timeout (seconds, to the microsecond; negative polls, as "
+     "threading.Event) elapses. Returns True if signaled, False on "
+     "timeout. Releases the GIL; Ctrl-C interrupts it."},
+    {"close", (PyCFunction)Event_close, METH_NOARGS,
+     "close()\n--\n\nClose the event (a borrowed one is only let go). "
+     "Threads blocked on it raise wsevent.Error (WSEVENT_ECLOSED). A second "
+     "close does nothing."},
+    {"fileno", (PyCFunction)Event_fileno, METH_NOARGS,
+     "fileno()\n--\n\nA file descriptor readable while the event is "
+     "signaled, owned by the event (do not close it)."},
+    {"__enter__", (PyCFunction)Event_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Event_exit, METH_VARARGS, NULL},
+    {"from_handle", (PyCFunction)(void (*)(void))Event_from_handle,
+     METH_VARARGS | METH_KEYWORDS | METH_CLASS,
+     "from_handle(handle, *, owned=False)\n--\n\nAn Event for a handle made "
+     "elsewhere (by C code or another language). By default it borrows the "
+     "handle: it never closes the event. owned=True takes the event over: "
+     "closing or collecting the Event closes it (give it only an event "
+     "nobody else owns)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Event_getset[] = {
+    {"handle", (getter)Event_get_handle, NULL,
+     "The 64-bit handle that C providers take.", NULL},
+    {"closed", (getter)Event_get_closed, NULL,
+     "True once closed (for a borrowed event: once its owner closed it).",
+     NULL},
+    {"manual_reset", (getter)Event_get_manual_reset, NULL,
+     "True for a manual-reset event, False for auto-reset.", NULL},
+    {"owned", (getter)Event_get_owned, NULL,
+     "True if closing this Event closes the event.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef Event_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(EventObject, weakrefs),
+     READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot Event_slots[] = {
+    {Py_tp_doc,
+     "Event(*, manual_reset=True, initial_state=False)\n--\n\n"
+     "A Windows Sockets event object. A drop-in replacement for "
+     "threading.Event that C providers can signal from any thread through "
+     "its handle."},
+    {Py_tp_new, Event_new},
+    {Py_tp_init, Event_init},
+    {Py_tp_dealloc, Event_dealloc},
+    {Py_tp_traverse, Event_traverse},
+    {Py_tp_methods, Event_methods},
+    {Py_tp_getset, Event_getset},
+    {Py_tp_members, Event_members},
+    {Py_tp_repr, Event_repr},
+    {0, NULL},
+};
+
+PyType_Spec wse_py_event_spec = {
+    .name = "wsevent.Event",
+    .basicsize = sizeof(EventObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = Event_slots,
+};

@@ -1,0 +1,106 @@
+/*
+ * glue.h: what the files of the CPython glue share.  Private.
+ *
+ *   module.c      the module: state, wsevent.Error, constants, capsules
+ *   event.c       the Event type
+ *   wait.c        timeouts and waits (one, any, all, Winsock's, sleep)
+ *   completion.c  thread ids and completion routines
+ *   port.c        completion ports: the asyncio helpers' engine
+ *   network.c     event-select and timers
+ *
+ * Every file keeps only language conversion: the semantics are the core's.
+ */
+#ifndef WSEVENT_PY_GLUE_H
+#define WSEVENT_PY_GLUE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "wsevent.h"
+#include "wsevent_provider.h"
+#include "wsevent_python.h"
+
+/* threading.TIMEOUT_MAX on 64-bit Linux. */
+#define WSE_PY_TIMEOUT_MAX 9223372036.0
+/* A wait's return when a Python exception is set. */
+#define WSE_PY_ERROR (-1000)
+
+typedef struct {
+  PyTypeObject *event_type;
+  PyTypeObject *port_type;
+  PyObject *error;
+} module_state;
+
+/* Event's states: made by __new__, then __init__ gives it a handle. */
+enum { EVENT_NEW = 0, EVENT_OPEN = 1, EVENT_CLOSED = 2 };
+
+typedef struct {
+  PyObject_HEAD
+  wsevent_t handle;
+  char state;        /* EVENT_* */
+  char owned;        /* close the handle when closed or collected */
+  char manual_reset;
+  PyObject *weakrefs;
+} EventObject;
+
+/* module.c */
+extern struct PyModuleDef wse_py_module;
+module_state *wse_py_state(PyObject *module);
+module_state *wse_py_state_of_type(PyTypeObject *type);
+/* Raise wsevent.Error (MemoryError for WSEVENT_ENOMEM) for a core code,
+ * with the core's sentence or `message`; returns NULL. */
+PyObject *wse_py_raise(module_state *st, int code, const char *message);
+/* The same, naming which event of a multiple wait (Error.index). */
+PyObject *wse_py_raise_at(module_state *st, int code, size_t index);
+
+/* event.c */
+extern PyType_Spec wse_py_event_spec;
+/* ValueError/RuntimeError unless the Event is open; 0 or -1. */
+int wse_py_check_open(EventObject *ev);
+/* An Event for a handle: owned (closes it) or borrowed (never does). */
+PyObject *wse_py_event_from_handle(module_state *st, wsevent_t handle,
+                                   int owned);
+/* The handle of an open Event, or of an int if allow_int; -1 if neither. */
+int wse_py_handle_of(module_state *st, PyObject *obj, int allow_int,
+                     wsevent_t *handle);
+
+/* wait.c */
+extern PyMethodDef wse_py_wait_methods[];
+/* Parse a timeout in seconds, as threading does: None waits forever, a
+ * negative number polls; NaN is a ValueError, more than TIMEOUT_MAX an
+ * OverflowError, anything but an int or float a TypeError.  0 or -1. */
+int wse_py_deadline(PyObject *timeout, wsevent_time_t *deadline);
+/* Wait with the GIL released, running signal handlers; returns the core's
+ * code or WSE_PY_ERROR with an exception set. */
+int wse_py_wait(const wsevent_t *handles, size_t count, unsigned flags,
+                wsevent_time_t deadline, size_t *index);
+
+/* A tuple of Events (strong references for the whole wait: another thread
+ * may empty the caller's list) and their handles. */
+typedef struct {
+  PyObject *tuple;
+  wsevent_t stack[16];
+  wsevent_t *handles;
+  size_t count;
+} wse_py_events;
+int wse_py_events_collect(module_state *st, PyObject *events,
+                          const char *fname, size_t max, wse_py_events *l);
+void wse_py_events_release(wse_py_events *l);
+
+/* completion.c */
+extern PyMethodDef wse_py_completion_methods[];
+/* A completion routine for a Python callable: fn, release and a context
+ * holding a reference, dropped by whichever of the two runs. */
+void wse_py_run_routine(void *context);
+void wse_py_release_routine(void *context);
+/* After a wait that may have run routines: raise what one raised. */
+int wse_py_reraise_routine_error(void);
+void wse_py_drop_routine_error(void);
+
+/* port.c */
+extern PyType_Spec wse_py_port_spec;
+
+/* network.c */
+extern PyMethodDef wse_py_network_methods[];
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * network.c: event-select (WSAEventSelect, WSAEnumNetworkEvents) and
+ * waitable timers.  The Python-level wrappers (FD flags, NetworkEvents,
+ * socket objects told they are non-blocking) are in __init__.py.
+ */
+#include <math.h>
+
+#include "glue.h"
+
+static int check_mask(PyObject *obj, long *mask) {
+  if (!PyLong_Check(obj)) {
+    PyErr_Format(PyExc_TypeError, "mask must be an int (FD flags), not %.100s",
+                 Py_TYPE(obj)->tp_name);
+    return -1;
+  }
+  int overflow;
+  *mask = PyLong_AsLongAndOverflow(obj, &overflow);
+  if (*mask == -1 && PyErr_Occurred())
+    return -1;
+  if (overflow || *mask < 0 || (*mask & ~WSEVENT_FD_ALL_EVENTS)) {
+    PyObject *text = PyObject_Repr(obj);
+    if (text != NULL)
+      PyErr_Format(PyExc_ValueError, "unknown network event bits in mask %U",
+                   text);
+    Py_XDECREF(text);
+    return -1;
+  }
+  return 0;
+}
+
+/* An Event's handle, or 0 for None when allowed. */
+static int optional_event(module_state *st, PyObject *obj, int allow_none,
+                          wsevent_t *h, const char *what) {
+  if (obj == Py_None && allow_none) {
+    *h = 0;
+    return 0;
+  }
+  if (!PyObject_TypeCheck(obj, st->event_type)) {
+    PyErr_Format(PyExc_TypeError, "%s must be an Event%s, not %.100s", what,
+                 allow_none ? " or None" : "", Py_TYPE(obj)->tp_name);
+    return -1;
+  }
+  return wse_py_handle_of(st, obj, 0, h);
+}
+
+static PyObject *mod_event_select(PyObject *module, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"sock", "event", "mask", NULL};
+  PyObject *sock, *event, *mask_obj;
+  module_state *st = wse_py_state(module);
+  long mask;
+  wsevent_t h;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO:event_select", kwlist, &sock,
+                                   &event, &mask_obj))
+    return NULL;
+  int fd = PyObject_AsFileDescriptor(sock);
+  if (fd < 0 || check_mask(mask_obj, &mask) < 0 ||
+      optional_event(st, event, mask == 0, &h, "event") < 0)
+    return NULL;
+  int r = wsevent_event_select(fd, h, mask);
+  if (r != WSEVENT_OK)
+    return wse_py_raise(st, r, NULL);
+  Py_RETURN_NONE;
+}
+
+static PyObject *mod_enum_network_events(PyObject *module, PyObject *args,
+                                         PyObject *kw) {
+  static char *kwlist[] = {"sock", "event", NULL};
+  PyObject *sock, *event = Py_None;
+  module_state *st = wse_py_state(module);
+  wsevent_t h;
+  struct wsevent_network_events ne;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:enum_network_events", kwlist,
+                                   &sock, &event))
+    return NULL;
+  int fd = PyObject_AsFileDescriptor(sock);
+  if (fd < 0 || optional_event(st, event, 1, &h, "event") < 0)
+    return NULL;
+  int r = wsevent_enum_network_events(fd, h, &ne);
+  if (r != WSEVENT_OK)
+    return wse_py_raise(st, r, NULL);
+  PyObject *errors = PyTuple_New(WSEVENT_FD_MAX_EVENTS);
+  if (errors == NULL)
+    return NULL;
+  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
+    PyTuple_SET_ITEM(errors, i, PyLong_FromLong(ne.error_code[i]));
+  return Py_BuildValue("lN", ne.network_events, errors);
+}
+
+/* Seconds to whole milliseconds for a timer (no None: timers end). */
+static int timer_ms(PyObject *obj, uint32_t *ms, const char *what) {
+  if (!PyFloat_Check(obj) && !PyLong_Check(obj)) {
+    PyErr_Format(PyExc_TypeError, "%s must be a number of seconds, not %.100s",
+                 what, Py_TYPE(obj)->tp_name);
+    return -1;
+  }
+  double seconds = PyFloat_AsDouble(obj);
+  if (seconds == -1.0 && PyErr_Occurred())
+    return -1;
+  if (isnan(seconds) || seconds < 0) {
+    PyErr_Format(PyExc_ValueError, "%s must be a non-negative number of "
+                 "seconds, not %R", what, obj);
+    return -1;
+  }
+  double want = ceil(seconds * 1000.0);
+  if (want > (double)UINT32_MAX - 1) {
+    PyErr_Format(PyExc_OverflowError, "%s is too large (at most 49 days)", what);
+    return -1;
+  }
+  *ms = (uint32_t)want;
+  return 0;
+}
+
+static PyObject *mod_timer_start(PyObject *module, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"event", "due", "period", NULL};
+  PyObject *event, *due, *period = NULL;
+  module_state *st = wse_py_state(module);
+  wsevent_t h;
+  uint32_t due_ms, period_ms = 0;
+  wsevent_timer_t t;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|O:timer_start", kwlist, &event,
+                                   &due, &period))
+    return NULL;
+  if (optional_event(st, event, 0, &h, "event") < 0 ||
+      timer_ms(due, &due_ms, "due") < 0 ||
+      (period != NULL && timer_ms(period, &period_ms, "period") < 0))
+    return NULL;
+  int r = wsevent_timer_start(h, due_ms, period_ms, &t);
+  if (r != WSEVENT_OK)
+    return wse_py_raise(st, r, NULL);
+  return PyLong_FromUnsignedLongLong(t);
+}
+
+static PyObject *mod_timer_cancel(PyObject *module, PyObject *arg) {
+  if (!PyLong_Check(arg)) {
+    PyErr_Format(PyExc_TypeError, "timer id must be an int, not %.100s",
+                 Py_TYPE(arg)->tp_name);
+    return NULL;
+  }
+  unsigned long long id = PyLong_AsUnsignedLongLong(arg);
+  if (id == (unsigned long long)-1 && PyErr_Occurred())
+    return NULL;
+  int r = wsevent_timer_cancel(id);
+  if (r != WSEVENT_OK)
+    return wse_py_raise(wse_py_state(module), r,
+                        r == WSEVENT_EINVAL_HANDLE
+                            ? "no such timer: unknown, cancelled, or finished "
+                              "(a one-shot timer that fired, or whose event "
+                              "was closed)"
+                            : NULL);
+  Py_RETURN_NONE;
+}
+
+PyMethodDef wse_py_network_methods[] = {
+    {"_event_select", (PyCFunction)(void (*)(void))mod_event_select,
+     METH_VARARGS | METH_KEYWORDS,
+     "_event_select(sock, event, mask)\n--\n\nWSAEventSelect; see "
+     "event_select."},
+    {"_enum_network_events", (PyCFunction)(void (*)(void))mod_enum_network_events,
+     METH_VARARGS | METH_KEYWORDS,
+     "_enum_network_events(sock, event=None)\n--\n\n(bits, errors) as "
+     "WSAEnumNetworkEvents; see enum_network_events."},
+    {"timer_start", (PyCFunction)(void (*)(void))mod_timer_start,
+     METH_VARARGS | METH_KEYWORDS,
+     "timer_start(event, due, period=0)\n--\n\nSet event after due seconds, "
+     "then every period seconds (0: once). Returns the timer id. The timer "
+     "stops when its event is closed."},
+    {"timer_cancel", mod_timer_cancel, METH_O,
+     "timer_cancel(timer_id, /)\n--\n\nStop a timer; wsevent.Error if it is "
+     "unknown or finished."},
+    {NULL, NULL, 0, NULL},
+};
