@@ -289,8 +289,9 @@ def _events_of(events, fname):
 
 
 async def _await(events, wait_all, timeout):
-    """Await until the wait is satisfied: (result, index), or None after
-    timeout seconds (None: forever)."""
+    """Await until the wait is satisfied: the index it reports, or None
+    after timeout seconds (None: forever); wsevent.Error if an event was
+    closed meanwhile."""
     loop = _asyncio.get_running_loop()
     port = _loop_ports.get(loop)
     if port is None:
@@ -309,16 +310,14 @@ async def _await(events, wait_all, timeout):
             except _asyncio.TimeoutError:
                 return None
         wait.delivered = True
-        return outcome
     finally:
         port.finish(key, wait)
-
-
-def _raise_closed(events, index):
-    error = Error(f"the event at index {index} was closed while awaited")
-    error.code, error.name, error.index = (_wsevent.WSEVENT_ECLOSED,
-                                           "WSEVENT_ECLOSED", index)
-    raise error
+    result, index = outcome
+    if result != _wsevent.WSEVENT_OK:
+        error = Error(f"the event at index {index} was closed while awaited")
+        error.code, error.name, error.index = (result, "WSEVENT_ECLOSED", index)
+        raise error
+    return index
 
 
 async def wait_async(event, timeout=None):
@@ -333,12 +332,7 @@ async def wait_async(event, timeout=None):
         return True
     if timeout == 0:
         return False
-    outcome = await _await((event,), False, timeout)
-    if outcome is None:
-        return False
-    if outcome[0] != _wsevent.WSEVENT_OK:
-        _raise_closed((event,), outcome[1])
-    return True
+    return await _await((event,), False, timeout) is not None
 
 
 Event.wait_async = wait_async
@@ -353,12 +347,7 @@ async def wait_any_async(events, timeout=None):
     index = wait_any(events, 0)
     if index is not None or timeout == 0:
         return index
-    outcome = await _await(events, False, timeout)
-    if outcome is None:
-        return None
-    if outcome[0] != _wsevent.WSEVENT_OK:
-        _raise_closed(events, outcome[1])
-    return outcome[1]
+    return await _await(events, False, timeout)
 
 
 async def wait_all_async(events, timeout=None):
@@ -371,9 +360,4 @@ async def wait_all_async(events, timeout=None):
         return True
     if timeout == 0:
         return False
-    outcome = await _await(events, True, timeout)
-    if outcome is None:
-        return False
-    if outcome[0] != _wsevent.WSEVENT_OK:
-        _raise_closed(events, outcome[1])
-    return True
+    return await _await(events, True, timeout) is not None
