@@ -86,9 +86,13 @@ static int thread_of(module_state *st, PyObject *obj, wsevent_thread_t *id) {
   if (v == (unsigned long long)-1 && PyErr_Occurred())
     return -1; /* OverflowError: negative or wider than 64 bits */
   wsevent_thread_t me;
-  if (wsevent_thread_self(&me) == WSEVENT_OK &&
-      ((v >> 28) & 0xF) != ((me >> 28) & 0xF)) {
-    /* Not shaped like our ids at all: most likely threading.get_ident(). */
+  /* The calling thread's own ident, or a number not shaped like our ids
+   * at all (their kind bits differ): most likely threading.get_ident().
+   * Another thread's ident can pass this check by chance; the queueing
+   * then fails as an unknown id, whose message names thread_id() too. */
+  if (v == (unsigned long long)PyThread_get_thread_ident() ||
+      (wsevent_thread_self(&me) == WSEVENT_OK &&
+       ((v >> 28) & 0xF) != ((me >> 28) & 0xF))) {
     PyErr_SetString(PyExc_ValueError,
                     "not a wsevent thread id: use wsevent.thread_id() (in "
                     "that thread, or wsevent.thread_id(thread) for another "
@@ -125,7 +129,8 @@ static PyObject *mod_queue_completion(PyObject *module, PyObject *const *args,
     return wse_py_raise(st, r,
                         r == WSEVENT_EINVAL_HANDLE
                             ? "no such thread: it has ended (an id lives until "
-                              "its thread is joined or exits)"
+                              "its thread is joined or exits), or the number "
+                              "is not from wsevent.thread_id()"
                             : NULL);
   }
   Py_RETURN_NONE;

@@ -154,6 +154,16 @@ int wse_sleep_polling(struct wse_waiter *w, struct wse_pollset sets[2],
     uint32_t expected = WSE_W_AWAKE;
     if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_POLLING))
       return WSEVENT_OK; /* satisfied before we fell asleep */
+    /* A change made between our build and the store above poked nobody
+     * (we were not POLLING yet), but it bumped the generation first: the
+     * two seq_cst steps on each side mean one of us sees the other. */
+    if (ps->gen != atomic_load(&wse_sources_gen)) {
+      expected = WSE_W_POLLING;
+      if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_AWAKE))
+        return WSEVENT_OK;
+      rebuild(w, sets, cur);
+      continue;
+    }
     struct timespec rel, *tp = NULL;
     bool last = false; /* the deadline has passed: this is the last look */
     if (deadline != WSEVENT_NEVER) {
