@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,6 +75,10 @@ enum wsevent_code {
  * makes: manual-reset, initially unsignaled. */
 #define WSEVENT_AUTO_RESET 0x1u
 #define WSEVENT_INITIAL_SET 0x2u
+/* Reported by wsevent_get_flags(), never taken by wsevent_create(): a
+ * descriptor was handed out for the event (wsevent_fd), so a poller may
+ * watch the event without ever calling a wait. */
+#define WSEVENT_HAS_DESCRIPTOR 0x4u
 
 /* Flags for wsevent_wait_multiple() and wsevent_sleep(). */
 #define WSEVENT_WAIT_ALL 0x1u      /* all must be signaled at once */
@@ -247,8 +253,9 @@ WSEVENT_EXTERN int wsevent_sleep(uint32_t timeout_ms, unsigned flags);
 WSEVENT_EXTERN int wsevent_sleep_until(wsevent_time_t deadline, unsigned flags);
 
 /*
- * wsevent_get_flags: the creation flags of a live event in *flags
- * (WSEVENT_AUTO_RESET or 0; WSEVENT_INITIAL_SET is never reported).
+ * wsevent_get_flags: the flags of a live event in *flags: WSEVENT_AUTO_RESET
+ * (or 0 for manual-reset) and WSEVENT_HAS_DESCRIPTOR; WSEVENT_INITIAL_SET is
+ * never reported.
  */
 WSEVENT_EXTERN int wsevent_get_flags(wsevent_t event, unsigned *flags);
 
@@ -435,9 +442,10 @@ struct wsevent_network_events {
  * wsevent_event_select: associate socket `fd` with `event` and a mask of
  * WSEVENT_FD_* bits, as WSAEventSelect.  Replaces any previous association
  * of the socket and clears its record; mask 0 cancels.  Makes the socket
- * non-blocking.  Conditions that already hold are recorded at once.  The
- * library's reactor thread (epoll) signals the event; see README.md for the
- * re-enabling rules and where Linux forces a difference.
+ * non-blocking.  Conditions that already hold are recorded at once.  A
+ * thread waiting on the event watches the socket itself; while none does,
+ * the library's reactor thread does.  See README.md for the re-enabling
+ * rules and where Linux forces a difference.
  * Returns WSEVENT_OK, WSEVENT_ENOTSOCK, WSEVENT_ENOTSUP (a Windows-only
  * bit), WSEVENT_EINVAL (other unknown bits, negative fd),
  * WSEVENT_EINVAL_HANDLE, WSEVENT_ENFILE or WSEVENT_ENOMEM.
@@ -445,14 +453,64 @@ struct wsevent_network_events {
 WSEVENT_EXTERN int wsevent_event_select(int fd, wsevent_t event, long mask);
 
 /*
+ * wsevent_event_select_ex: wsevent_event_select() with flags:
+ * WSEVENT_SELECT_CALLS_SEEN says that every recv, send and accept on the
+ * socket goes through the calls below (the Winsock header makes it so),
+ * so its network events are re-enabled exactly as Winsock re-enables
+ * them, by those calls only.  Without it, a bit is also re-enabled when
+ * the program waits or enumerates after a call the library did not see.
+ * A socket accepted with wsevent_accept() inherits the flag.
+ */
+#define WSEVENT_SELECT_CALLS_SEEN 0x1u
+WSEVENT_EXTERN int wsevent_event_select_ex(int fd, wsevent_t event, long mask,
+                                           unsigned flags);
+
+/*
  * wsevent_enum_network_events: copy the socket's record of network events
  * into *out, clear it and, if event_to_reset is not 0, reset that event:
- * one atomic step, as WSAEnumNetworkEvents.  Returns WSEVENT_OK,
- * WSEVENT_ENOTSOCK (not a selected socket, or closed since), WSEVENT_EINVAL
- * (out is NULL), WSEVENT_EINVAL_HANDLE (event_to_reset).
+ * one atomic step, as WSAEnumNetworkEvents.  Like it, it re-enables
+ * nothing by itself (but see the socket calls below).  Returns WSEVENT_OK
+ * (an unselected socket has an empty record), WSEVENT_ENOTSOCK (not a
+ * socket, checked first), WSEVENT_EINVAL (out is NULL),
+ * WSEVENT_EINVAL_HANDLE (event_to_reset).
  */
 WSEVENT_EXTERN int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
                                                struct wsevent_network_events *out);
+
+/*
+ * The socket calls that re-enable network events, as Winsock's calls do.
+ * Each makes the system call of the same name and returns what it returns
+ * (-1 with errno on failure; sends never raise SIGPIPE); then, on a socket
+ * selected with wsevent_event_select, it re-enables what Windows' call
+ * re-enables and records again at once what still holds:
+ *   recv, recvfrom, recvmsg      FD_READ (FD_OOB with MSG_OOB): recorded
+ *                                again if data remains; FD_CLOSE recorded
+ *                                once the data before the FIN was read.
+ *   send, sendto, sendmsg        FD_WRITE, when the call would block: it
+ *                                is recorded once there is room again.
+ *   accept                       FD_ACCEPT, recorded again if more
+ *                                connections wait; the new socket gets the
+ *                                listener's selection (event and mask), as
+ *                                Winsock copies it, and is non-blocking.
+ * Calls made with the C library's functions instead are not seen: the bits
+ * they would re-enable are re-enabled when the program next waits on the
+ * event or enumerates (README.md, "Event-select").
+ */
+WSEVENT_EXTERN ssize_t wsevent_recv(int fd, void *buf, size_t len, int flags);
+WSEVENT_EXTERN ssize_t wsevent_recvfrom(int fd, void *buf, size_t len, int flags,
+                                        struct sockaddr *from, socklen_t *fromlen);
+WSEVENT_EXTERN ssize_t wsevent_recvmsg(int fd, struct msghdr *msg, int flags);
+WSEVENT_EXTERN ssize_t wsevent_send(int fd, const void *buf, size_t len, int flags);
+WSEVENT_EXTERN ssize_t wsevent_sendto(int fd, const void *buf, size_t len,
+                                      int flags, const struct sockaddr *to,
+                                      socklen_t tolen);
+WSEVENT_EXTERN ssize_t wsevent_sendmsg(int fd, const struct msghdr *msg, int flags);
+WSEVENT_EXTERN int wsevent_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
+/* wsevent_socket_closing: fd is about to be closed: cancel its selection
+ * now (closesocket does).  WSEVENT_OK, or WSEVENT_ENOTSOCK if it was not
+ * selected.  A socket closed without it is noticed later, harmlessly. */
+WSEVENT_EXTERN int wsevent_socket_closing(int fd);
 
 /* A waitable timer id.  0 is never valid. */
 typedef uint64_t wsevent_timer_t;

@@ -73,6 +73,11 @@ struct wsevent_source_ops {
   /* The source is gone and unused: the last callback.  Called once, in
    * the thread that dropped the last use, outside every lock. */
   void (*detached)(void *context);
+  /* A wait on the event begins (also a zero-timeout one), in the waiting
+   * thread, before it looks at the descriptor: the moment to re-check
+   * what may have changed without the provider seeing it, and to update
+   * the events with xSourceUpdate.  May be NULL. */
+  void (*waiting)(void *context);
 };
 
 struct wsevent_upcalls {
@@ -116,6 +121,7 @@ struct wsevent_upcalls {
   int (*xSourceWatchers)(wsevent_source_t source);
   int (*xQueueCompletionEx)(wsevent_thread_t thread, wsevent_completion_fn fn,
                             wsevent_completion_fn release, void *context);
+  wsevent_time_t (*xNow)(void);
 };
 
 /* This process's table (for programs that link libwsevent). */

@@ -60,8 +60,11 @@ static void prov_detached(void *ctx) {
   atomic_fetch_add(&p->detached_calls, 1);
 }
 
-static const struct wsevent_source_ops ops = {prov_ready, prov_changed,
-                                              prov_detached};
+static const struct wsevent_source_ops ops = {
+    .ready = prov_ready,
+    .watchers_changed = prov_changed,
+    .detached = prov_detached,
+};
 
 static void prov_init(struct prov *p, unsigned flags) {
   memset(p, 0, sizeof *p);

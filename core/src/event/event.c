@@ -206,7 +206,8 @@ int wsevent_get_flags(wsevent_t h, unsigned *flags) {
     return WSEVENT_EINVAL;
   if (!load_state(h, &ev, &s))
     return WSEVENT_EINVAL_HANDLE;
-  *flags = (s & WSE_MANUAL) ? 0 : WSEVENT_AUTO_RESET;
+  *flags = ((s & WSE_MANUAL) ? 0 : WSEVENT_AUTO_RESET) |
+           ((s & WSE_HAS_FD) ? WSEVENT_HAS_DESCRIPTOR : 0);
   return WSEVENT_OK;
 }
 

@@ -146,9 +146,23 @@ static void drain(int fd) {
   (void)n; /* EAGAIN: a spurious readiness, nothing to take */
 }
 
+/* Tell the providers a wait begins; build the set again if they changed
+ * what must be polled. */
+static void begin(struct wse_waiter *w, struct wse_pollset sets[2], int *cur) {
+  struct wse_pollset *ps = &sets[*cur];
+  for (size_t i = 0; i < ps->n; i++) {
+    const struct wsevent_source_ops *ops = ps->srcs[i]->ops;
+    if (ops->waiting != NULL)
+      ops->waiting(ps->srcs[i]->context);
+  }
+  if (ps->gen != atomic_load(&wse_sources_gen))
+    rebuild(w, sets, cur);
+}
+
 int wse_sleep_polling(struct wse_waiter *w, struct wse_pollset sets[2],
                       int *cur, wsevent_time_t deadline, bool interruptible) {
   unsigned idle = 0;
+  begin(w, sets, cur);
   for (;;) {
     struct wse_pollset *ps = &sets[*cur];
     uint32_t expected = WSE_W_AWAKE;

@@ -23,6 +23,7 @@ static const struct wsevent_upcalls table = {
     .xSourceDetach = wse_source_detach,
     .xSourceWatchers = wse_source_watchers,
     .xQueueCompletionEx = wsevent_queue_completion_ex,
+    .xNow = wsevent_now,
 };
 
 const struct wsevent_upcalls *wsevent_upcalls(void) { return &table; }

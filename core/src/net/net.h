@@ -58,10 +58,11 @@ WSE_HIDDEN void wse_reactor_del(int fd, bool writes);
 /* Under the mutex: forget a registration; reports in flight are dropped. */
 WSE_HIDDEN void wse_reactor_unregister(wse_io_t io);
 /*
- * A wait source the reactor serves while no waiter polls it: registered
- * in `main` while unwatched, out of it while some waiter polls the
- * descriptor itself.  The owner calls wse_served_changed() from its
- * watchers_changed callback.
+ * A wait source the reactor serves while no waiter polls it: out of
+ * `main` as soon as a waiter polls the descriptor itself, back in it once
+ * no waiter has polled it for a short grace period (a loop that keeps
+ * waiting makes no epoll_ctl per wait).  The owner calls
+ * wse_served_changed() from its watchers_changed callback.
  */
 struct wse_served {
   wse_io_t io;
@@ -69,6 +70,9 @@ struct wse_served {
   int fd;
   uint32_t events; /* epoll events while served */
   bool armed;      /* in epoll now */
+  bool handing_back;              /* unwatched, taken back at back_at */
+  wsevent_time_t back_at;
+  struct wse_served *next_back;   /* the reactor's list of those */
   struct wse_served *next_detach; /* wse_reactor_detach's list */
 };
 /* Under the mutex: register (disarmed) with a callback. */
@@ -76,10 +80,13 @@ WSE_HIDDEN int wse_served_init(struct wse_served *sv, wse_io_cb cb, void *ctx,
                                int fd, uint32_t events);
 /* Under the mutex: arm or disarm as the source's watchers say. */
 WSE_HIDDEN int wse_served_update(struct wse_served *sv);
-/* Takes the mutex: wse_served_update, for watchers_changed. */
+/* Takes the mutex: stand down now, or take back after the grace period;
+ * for watchers_changed. */
 WSE_HIDDEN void wse_served_changed(struct wse_served *sv);
-/* Under the mutex: out of epoll, registration dropped. */
-WSE_HIDDEN void wse_served_stop(struct wse_served *sv);
+/* Under the mutex: out of epoll (if the descriptor is still the one that
+ * was registered: deleting by number could hit another file), and the
+ * registration dropped. */
+WSE_HIDDEN void wse_served_stop(struct wse_served *sv, bool still_open);
 /* Under the mutex: detach a source once the mutex is released (a detach
  * may run the provider's detached(), which takes the mutex). */
 WSE_HIDDEN void wse_reactor_detach(struct wse_served *sv);

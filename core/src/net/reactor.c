@@ -35,6 +35,16 @@ static int main_fd = -1, writes_fd = -1, stop_fd = -1;
 static pthread_t thread;
 static bool running, stopping, hooks_installed;
 
+/*
+ * Served sources that no waiter polls any more but that the reactor has
+ * not taken back yet: it does after GRACE_NS without a waiter, so a loop
+ * that keeps waiting (an echo server) costs no epoll_ctl per wait.
+ * Under the mutex; the reactor's epoll timeout follows the earliest.
+ */
+#define GRACE_NS 10000000LL
+static struct wse_served *handing_back;
+static int take_back(void);
+
 /* Registrations: io = gen:32 | index+1:32.  Two values are reserved for
  * the reactor's own descriptors (their generation is 0, never issued). */
 #define IO_STOP 1
@@ -151,6 +161,12 @@ static bool handle_locked(const struct epoll_event *evs, int n,
       writes_ready = true;
       continue;
     }
+    if (io == IO_STOP) { /* a wake-up (handing back began) or the end */
+      uint64_t count;
+      ssize_t got = read(stop_fd, &count, sizeof count);
+      (void)got;
+      continue;
+    }
     struct registration *r = lookup(io); /* NULL: dropped meanwhile */
     if (r != NULL)
       r->cb(r->ctx, evs[i].events, write_edges);
@@ -171,10 +187,11 @@ static void *loop(void *arg) {
   for (;;) {
     pthread_mutex_lock(&wse_reactor_mutex);
     bool stop = stopping;
-    pthread_mutex_unlock(&wse_reactor_mutex);
+    int timeout = take_back();
+    wse_reactor_unlock();
     if (stop)
       return NULL;
-    int n = epoll_wait(main_fd, evs, 64, -1);
+    int n = epoll_wait(main_fd, evs, 64, timeout);
     if (n <= 0)
       continue;
     pthread_mutex_lock(&wse_reactor_mutex);
@@ -210,6 +227,7 @@ static void child_after_fork(void) {
   running = stopping = false;
   n_deferred_sets = 0;
   deferred_detaches = NULL;
+  handing_back = NULL;
   free(regs);
   regs = NULL;
   n_regs = 0;
@@ -285,8 +303,17 @@ int wse_served_init(struct wse_served *sv, wse_io_cb cb, void *ctx, int fd,
   return wse_reactor_register(cb, ctx, &sv->io);
 }
 
-int wse_served_update(struct wse_served *sv) {
-  bool want = up()->xSourceWatchers(sv->source) == 0;
+static void unlist(struct wse_served *sv) {
+  if (!sv->handing_back)
+    return;
+  struct wse_served **p = &handing_back;
+  while (*p != sv)
+    p = &(*p)->next_back;
+  *p = sv->next_back;
+  sv->handing_back = false;
+}
+
+static int arm(struct wse_served *sv, bool want) {
   if (want == sv->armed)
     return WSEVENT_OK;
   if (want) {
@@ -300,18 +327,61 @@ int wse_served_update(struct wse_served *sv) {
   return WSEVENT_OK;
 }
 
+int wse_served_update(struct wse_served *sv) {
+  unlist(sv);
+  return arm(sv, up()->xSourceWatchers(sv->source) == 0);
+}
+
 void wse_served_changed(struct wse_served *sv) {
   pthread_mutex_lock(&wse_reactor_mutex);
-  /* A failure to re-arm leaves the source to its waiters' next polls. */
-  wse_served_update(sv);
+  if (up()->xSourceWatchers(sv->source) > 0) {
+    unlist(sv);        /* a waiter is (back) on it */
+    arm(sv, false);
+  } else if (sv->armed || sv->handing_back) {
+    /* Served already, or on its way back. */
+  } else {
+    /* Take it back after the grace period, unless a waiter returns. */
+    sv->back_at = up()->xNow() + GRACE_NS;
+    bool wake = handing_back == NULL;
+    sv->next_back = handing_back;
+    handing_back = sv;
+    sv->handing_back = true;
+    if (wake && running) { /* the reactor may sleep with no timeout */
+      uint64_t one = 1;
+      ssize_t n = write(stop_fd, &one, sizeof one);
+      (void)n;
+    }
+  }
   wse_reactor_unlock();
 }
 
-void wse_served_stop(struct wse_served *sv) {
-  if (sv->armed)
+void wse_served_stop(struct wse_served *sv, bool still_open) {
+  unlist(sv);
+  if (sv->armed && still_open)
     wse_reactor_del(sv->fd, false);
   sv->armed = false;
   wse_reactor_unregister(sv->io);
+}
+
+/* Under the mutex: take back what waited long enough; the epoll timeout
+ * (ms) until the next one, or -1. */
+static int take_back(void) {
+  wsevent_time_t now = up()->xNow(), next = WSEVENT_NEVER;
+  struct wse_served **p = &handing_back;
+  while (*p != NULL) {
+    struct wse_served *sv = *p;
+    if (sv->back_at <= now) {
+      *p = sv->next_back;
+      sv->handing_back = false;
+      /* A failure to re-arm leaves it to its waiters' next polls. */
+      arm(sv, up()->xSourceWatchers(sv->source) == 0);
+    } else {
+      if (sv->back_at < next)
+        next = sv->back_at;
+      p = &sv->next_back;
+    }
+  }
+  return next == WSEVENT_NEVER ? -1 : (int)((next - now) / 1000000 + 1);
 }
 
 void wse_reactor_del(int fd, bool writes) {

@@ -1,25 +1,40 @@
 /*
- * select.c: WSAEventSelect and WSAEnumNetworkEvents over the reactor.
+ * select.c: WSAEventSelect and WSAEnumNetworkEvents.
  *
- * Every selected socket has a record of network events that occurred and
- * were not yet enumerated, with an errno per bit.  One function,
- * evaluate(), looks at the socket's current state (poll with a zero
- * timeout, TCP state, pending error, bytes readable) and records what
- * Winsock would record; it runs when the socket is selected, on every
- * epoll edge, and after every enumeration.  The rules, as far as Linux
- * allows (README.md lists the differences):
+ * Winsock's model, as Windows documents it and Wine implements it
+ * (server/sock.c: pending and reported events): a network event that
+ * occurs is recorded and its event object set, once; it is then
+ * "reported" and not recorded again until the call that re-enables it:
+ * recv for FD_READ and FD_OOB, accept for FD_ACCEPT, a send that would
+ * block for FD_WRITE.  FD_CONNECT and FD_CLOSE happen once.  If the
+ * condition still holds when it is re-enabled (data left after a recv),
+ * it is recorded again at once.  Enumeration copies and clears the record
+ * and resets the event; it re-enables nothing.
  *
- * - FD_READ, FD_OOB, FD_ACCEPT are level-like: recorded while the
- *   condition holds and it is not already in the record.  Winsock
- *   re-enables them on recv/accept, which Linux cannot see: here the
- *   re-enabling call is the enumeration, after which a condition that
- *   still holds (data left unread) is recorded again at once.
- * - FD_WRITE: recorded when the socket is first seen connected (at select
- *   time if it already is, or when a connect completes), then only on an
- *   edge of send space returning (the `writes` epoll instance).
- * - FD_CONNECT once per connect, with the connect's error; FD_CLOSE once,
- *   only when all data was read (0 for a graceful close) or at once on a
- *   reset (its errno).
+ * Where the library sees the re-enabling call (wsevent_recv, _send,
+ * _accept..., which wsevent/winsock2.h maps recv, send, accept... to),
+ * that is exactly what happens.  A socket's bit whose calls the library
+ * never saw (a Python socket's recv, luasocket's receive) is re-enabled
+ * when the program next waits on the event or enumerates (it has had the
+ * chance to read by then), and looked at then, not at the enumeration that
+ * took it: the usual loop (wait, enumerate, read everything, wait) does
+ * not wake again for data it read.  If a descriptor of the event was
+ * handed out (asyncio, cqueues, luv poll it, and may never call a wait),
+ * the enumeration looks at once, so that nothing is ever missed.
+ *
+ * Each selected socket is a wait source of its event: a thread waiting on
+ * the event polls the socket itself, for the conditions of the bits that
+ * are enabled, and records what it finds in its own thread (no thread hop
+ * between the kernel and the waiter).  While no thread waits, the reactor
+ * serves it: edge-triggered for input, errors and hang-ups, and, always,
+ * edge-triggered for output in the `writes` instance, whose edges mean
+ * "send space came back after a send filled the buffer": the Linux
+ * equivalent of FD_WRITE's re-enabling for sends the library cannot see.
+ *
+ * A socket's state is under the reactor mutex; sets are made after it is
+ * released (wse_reactor_set).  A socket closed behind our back is noticed
+ * (POLLNVAL, or another file at the same number) and its selection
+ * dropped.  README.md lists what still differs from Windows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,24 +56,46 @@ enum { STATE_SYN_SENT = 2, STATE_CLOSE = 7 };
 #define WINDOWS_ONLY                                                          \
   (WSEVENT_FD_QOS | WSEVENT_FD_GROUP_QOS |                                    \
    WSEVENT_FD_ROUTING_INTERFACE_CHANGE | WSEVENT_FD_ADDRESS_LIST_CHANGE)
+#define BIT(b) (1L << WSEVENT_FD_##b##_BIT)
+/* Re-enabled by calls the library may not see (recv, accept). */
+#define REENABLED_BY_CALLS (BIT(READ) | BIT(OOB) | BIT(ACCEPT))
 
 struct sock {
-  wse_io_t io;        /* the reactor registration, while active */
-  bool active;
+  /* All under the reactor mutex. */
+  int fd;
+  bool active;        /* selected: socks[fd] is this */
   bool connected;     /* seen connected since the select */
   bool listening;     /* seen listening (a state a socket never leaves) */
+  bool recheck;       /* bits re-enabled at enumeration, not looked at yet */
   int type;           /* SO_TYPE */
-  wsevent_t event;
-  long mask;
-  long record;        /* occurred, not yet enumerated */
-  long fired;         /* FD_CONNECT/FD_CLOSE already recorded once */
-  int errors[WSEVENT_FD_MAX_EVENTS];
   dev_t dev;
   ino_t ino;
+  wsevent_t event;
+  long mask;          /* selected */
+  long record;        /* occurred, not yet enumerated */
+  long reported;      /* recorded and not re-enabled (also unselected
+                         FD_READ: it gates the close check) */
+  long visible;       /* bits whose re-enabling calls the library saw */
+  long fired;         /* FD_CONNECT/FD_CLOSE already recorded once */
+  bool write_wanted;  /* a send the library saw would block */
+  int errors[WSEVENT_FD_MAX_EVENTS];
+  short polled;       /* the source's events, as last set */
+  struct wse_served served; /* the source, and the reactor's main edge */
+  wse_io_t writes_io;       /* the reactor's output edge */
 };
 
-static struct sock *socks; /* indexed by descriptor */
+static struct sock **socks; /* indexed by descriptor */
 static int n_socks;
+
+/* Why a socket is looked at. */
+enum cause {
+  AT_SELECT,    /* the select itself: record what already holds */
+  ON_EDGE,      /* the reactor saw input, an error or a hang-up */
+  ON_WRITE_EDGE,/* the reactor saw send space come back */
+  ON_POLL,      /* a waiting thread's poll found the socket ready */
+  ON_CALL,      /* a re-enabling call was made through the library */
+  AT_ENUM,      /* an enumeration, or a wait, looks at re-enabled bits */
+};
 
 static int getint(int fd, int level, int name) {
   int v = 0;
@@ -81,24 +118,66 @@ static bool has_peer(int fd) {
   return getpeername(fd, (struct sockaddr *)&a, &len) == 0;
 }
 
-static bool same_file(int fd, const struct sock *s) {
+static bool same_file(const struct sock *s) {
   struct stat st;
-  return fstat(fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino;
+  return fstat(s->fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino;
 }
 
-static void drop(int fd, struct sock *s, bool still_open) {
-  if (still_open) {
-    wse_reactor_del(fd, false);
-    wse_reactor_del(fd, true);
+/* The selection of fd, if fd is still the socket that was selected. */
+static struct sock *sock_of(int fd) {
+  return fd >= 0 && fd < n_socks && socks[fd] != NULL ? socks[fd] : NULL;
+}
+
+/* ---- the poll events a waiting thread watches ---- */
+
+/* What would give this socket work: the conditions of its enabled bits. */
+static short wanted(const struct sock *s) {
+  long enabled = ~s->reported;
+  if (s->fired & BIT(CLOSE))
+    return 0; /* a reset or a hang-up: nothing more to watch (and
+                 POLLHUP/POLLERR would keep the poll ready) */
+  if (s->type != SOCK_STREAM)
+    return (short)(((enabled & s->mask & BIT(READ)) ? POLLIN : 0) |
+                   (s->write_wanted ? POLLOUT : 0));
+  if (s->listening)
+    return (enabled & s->mask & BIT(ACCEPT)) ? POLLIN : 0;
+  if (!s->connected) {
+    struct tcp_info info;
+    /* Connecting: its completion or failure.  Never poll an unconnected
+     * socket: Linux says POLLOUT|POLLHUP for it at once. */
+    bool connecting = tcp_info(s->fd, &info) && info.tcpi_state == STATE_SYN_SENT;
+    return connecting && !(s->fired & BIT(CONNECT)) ? POLLOUT : 0;
   }
-  wse_reactor_unregister(s->io);
-  s->active = false;
+  short ev = 0;
+  /* FD_READ, and the close, seen as POLLIN with nothing to read (Wine
+   * does the same): only while FD_READ is not reported, so unread data
+   * cannot keep the poll ready. */
+  if (enabled & BIT(READ))
+    ev |= POLLIN | POLLRDHUP;
+  if (enabled & s->mask & BIT(OOB))
+    ev |= POLLPRI;
+  if (s->write_wanted)
+    ev |= POLLOUT;
+  return ev;
 }
 
+/* Make the source's events what the socket wants now. */
+static void sync_polled(struct sock *s) {
+  short ev = wanted(s);
+  if (ev != s->polled && up()->xSourceUpdate(s->served.source, ev) == WSEVENT_OK)
+    s->polled = ev;
+}
+
+/* ---- recording ---- */
+
+/* Record bit (if selected) and report it, unless it is reported already. */
 static void post(struct sock *s, int bit, int err) {
   long b = 1L << bit;
-  if (!(s->mask & b) || (s->record & b))
+  if (s->reported & b)
     return;
+  s->reported |= b;
+  if (!(s->mask & b))
+    return; /* not selected: reported only to gate the close check */
   s->record |= b;
   s->errors[bit] = err;
   wse_reactor_set(s->event);
@@ -111,25 +190,16 @@ static void post_once(struct sock *s, int bit, int err) {
   post(s, bit, err);
 }
 
-/* Why a socket is looked at. */
-enum cause {
-  ON_READINESS,  /* the reactor saw input, an error or a hang-up */
-  ON_WRITE_EDGE, /* the reactor saw send space come back */
-  AT_SELECT,     /* the select itself: record what already holds */
-  AFTER_ENUM,    /* the enumeration re-enabled what it took */
-};
+static void drop(struct sock *s, bool still_open);
 
-static void evaluate(int fd, struct sock *s, enum cause cause) {
-  /* At select and enumeration the caller has just checked that fd is
-   * still this socket; a reactor report may be older than a close. */
-  bool verified = cause == AT_SELECT || cause == AFTER_ENUM;
-  bool at_select = cause == AT_SELECT;
-  bool write_edge = cause == ON_WRITE_EDGE;
-  struct pollfd p = {.fd = fd, .events = POLLIN | POLLPRI | POLLOUT | POLLRDHUP};
+/* Look at the socket and record what Winsock would record now. */
+static void look(struct sock *s, enum cause cause) {
+  struct pollfd p = {.fd = s->fd, .events = POLLIN | POLLPRI | POLLOUT | POLLRDHUP};
   if (poll(&p, 1, 0) < 0)
     return;
-  if ((p.revents & POLLNVAL) || (!verified && !same_file(fd, s))) {
-    drop(fd, s, false); /* closed (or reused) behind our back */
+  /* A report or a poll may be older than a close: check the file. */
+  if ((p.revents & POLLNVAL) || (cause != AT_SELECT && !same_file(s))) {
+    drop(s, false); /* closed (or reused) behind our back */
     return;
   }
   short r = p.revents;
@@ -137,12 +207,12 @@ static void evaluate(int fd, struct sock *s, enum cause cause) {
   if (s->type != SOCK_STREAM) {
     if (r & POLLIN)
       post(s, WSEVENT_FD_READ_BIT, 0);
-    if ((r & POLLOUT) && (write_edge || at_select))
+    if (r & POLLOUT)
       post(s, WSEVENT_FD_WRITE_BIT, 0);
     return;
   }
   if (!s->connected && !s->listening)
-    s->listening = getint(fd, SOL_SOCKET, SO_ACCEPTCONN) == 1;
+    s->listening = getint(s->fd, SOL_SOCKET, SO_ACCEPTCONN) == 1;
   if (s->listening) {
     if (r & POLLIN)
       post(s, WSEVENT_FD_ACCEPT_BIT, 0);
@@ -150,34 +220,35 @@ static void evaluate(int fd, struct sock *s, enum cause cause) {
   }
   if (!s->connected) {
     struct tcp_info info;
-    bool tcp = tcp_info(fd, &info);
+    bool tcp = tcp_info(s->fd, &info);
     if (r & POLLERR) {
-      int err = getint(fd, SOL_SOCKET, SO_ERROR);
+      int err = getint(s->fd, SOL_SOCKET, SO_ERROR);
       if (err > 0) {
         post_once(s, WSEVENT_FD_CONNECT_BIT, err); /* refused, unreachable */
         return;
       }
     }
-    if (tcp && info.tcpi_state == STATE_CLOSE && info.tcpi_segs_out > 0) {
+    if (tcp && info.tcpi_state == STATE_CLOSE && info.tcpi_segs_out > 0 &&
+        !has_peer(s->fd)) {
       /* A connect that failed, whose SO_ERROR the application read first
        * (luasocket's blocking connect does): an answer means a reset. */
       post_once(s, WSEVENT_FD_CONNECT_BIT,
                 info.tcpi_segs_in > 0 ? ECONNREFUSED : ETIMEDOUT);
       return;
     }
-    if ((tcp && info.tcpi_state == STATE_SYN_SENT) || !has_peer(fd))
+    if ((tcp && info.tcpi_state == STATE_SYN_SENT) || !has_peer(s->fd))
       return; /* in progress, or not connecting at all */
     s->connected = true;
-    if (!at_select)
+    if (cause != AT_SELECT)
       post_once(s, WSEVENT_FD_CONNECT_BIT, 0);
-    write_edge = true; /* FD_WRITE after connect or accept */
   }
 
   /* Not FIONREAD: at the urgent mark it reports 0 with data readable. */
   char peek;
-  bool avail = recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
-  if (r & POLLERR) {
-    int err = getint(fd, SOL_SOCKET, SO_ERROR);
+  ssize_t n = recv(s->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+  bool avail = n > 0;
+  if ((r & POLLERR) || (n < 0 && (errno == ECONNRESET || errno == EPIPE))) {
+    int err = getint(s->fd, SOL_SOCKET, SO_ERROR);
     post_once(s, WSEVENT_FD_CLOSE_BIT, err > 0 ? err : ECONNRESET);
     return;
   }
@@ -185,19 +256,106 @@ static void evaluate(int fd, struct sock *s, enum cause cause) {
     post(s, WSEVENT_FD_READ_BIT, 0);
   if (r & POLLPRI)
     post(s, WSEVENT_FD_OOB_BIT, 0);
-  if ((r & POLLOUT) && write_edge)
-    post(s, WSEVENT_FD_WRITE_BIT, 0);
+  if (r & POLLOUT)
+    post(s, WSEVENT_FD_WRITE_BIT, 0); /* only if enabled */
   if ((r & (POLLRDHUP | POLLHUP)) && !avail)
     post_once(s, WSEVENT_FD_CLOSE_BIT, 0); /* only once all data was read */
 }
 
-/* The reactor's callback.  The context is the descriptor, not a pointer:
- * the table of sockets moves when it grows. */
-static void on_ready(void *ctx, uint32_t events, bool write_edge) {
-  int fd = (int)(intptr_t)ctx;
-  (void)events; /* evaluate() looks at the socket itself */
-  /* The reactor drops reports of registrations dropped since. */
-  evaluate(fd, &socks[fd], write_edge ? ON_WRITE_EDGE : ON_READINESS);
+/* Re-enable the bits whose calls the library did not see. */
+static void reenable_unseen(struct sock *s) {
+  long bits = s->reported & REENABLED_BY_CALLS & ~s->visible;
+  if (bits) {
+    s->reported &= ~bits;
+    s->recheck = true;
+  }
+}
+
+/* ---- callbacks: a waiting thread, the reactor ---- */
+
+static void on_ready(void *ctx, short revents) {
+  struct sock *s = ctx;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  if (s->active) {
+    /* The common case costs no system call: data on a connected stream
+     * socket whose FD_READ is enabled. */
+    if (revents == POLLIN && s->type == SOCK_STREAM && s->connected &&
+        !(s->reported & BIT(READ)))
+      post(s, WSEVENT_FD_READ_BIT, 0);
+    else
+      look(s, ON_POLL);
+    if (s->active)
+      sync_polled(s);
+  }
+  wse_reactor_unlock();
+}
+
+static void on_waiting(void *ctx) {
+  struct sock *s = ctx;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  if (s->active) {
+    /* The program has had its chance to read since the enumeration: the
+     * waiter's own poll now looks at what is re-enabled. */
+    reenable_unseen(s);
+    s->recheck = false;
+    sync_polled(s);
+  }
+  wse_reactor_unlock();
+}
+
+static void on_watchers_changed(void *ctx) {
+  wse_served_changed(&((struct sock *)ctx)->served);
+}
+
+static void forget(struct sock *s, bool still_open);
+
+/* The source is gone: detached by us (already forgotten), or because the
+ * event was closed (still in our tables: forget it first). */
+static void on_detached(void *ctx) {
+  struct sock *s = ctx;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  if (s->active)
+    forget(s, same_file(s));
+  pthread_mutex_unlock(&wse_reactor_mutex);
+  free(s);
+}
+
+static const struct wsevent_source_ops sock_ops = {
+    .ready = on_ready,
+    .watchers_changed = on_watchers_changed,
+    .detached = on_detached,
+    .waiting = on_waiting,
+};
+
+static void on_edge(void *ctx, uint32_t events, bool write_edge) {
+  struct sock *s = ctx;
+  (void)events; /* look() looks at the socket itself */
+  if (write_edge && !(s->visible & BIT(WRITE))) {
+    /* Space came back after a send that filled the buffer: FD_WRITE's
+     * re-enabling, for sends the library did not see. */
+    s->reported &= ~BIT(WRITE);
+  }
+  look(s, write_edge ? ON_WRITE_EDGE : ON_EDGE);
+  if (s->active)
+    sync_polled(s);
+}
+
+/* ---- selection ---- */
+
+/* Out of the reactor and the table (still_open: fd is still ours, so its
+ * epoll registrations may be deleted by number). */
+static void forget(struct sock *s, bool still_open) {
+  if (still_open)
+    wse_reactor_del(s->fd, true);
+  wse_served_stop(&s->served, still_open);
+  wse_reactor_unregister(s->writes_io);
+  socks[s->fd] = NULL;
+  s->active = false;
+}
+
+static void drop(struct sock *s, bool still_open) {
+  forget(s, still_open);
+  wse_reactor_detach(&s->served); /* then detached() frees it */
 }
 
 static int grow(int fd) {
@@ -206,7 +364,7 @@ static int grow(int fd) {
   int n = n_socks ? n_socks : 64;
   while (n <= fd)
     n *= 2;
-  struct sock *t = realloc(socks, (size_t)n * sizeof *t);
+  struct sock **t = realloc(socks, (size_t)n * sizeof *t);
   if (t == NULL)
     return WSEVENT_ENOMEM;
   memset(t + n_socks, 0, (size_t)(n - n_socks) * sizeof *t);
@@ -215,11 +373,66 @@ static int grow(int fd) {
   return WSEVENT_OK;
 }
 
-int wsevent_event_select(int fd, wsevent_t event, long mask) {
-  struct stat st;
-  int r;
+/* Under the mutex: select fd (a socket, st its fstat) for event and mask. */
+static int select_locked(int fd, const struct stat *st, wsevent_t event,
+                         long mask, unsigned flags) {
+  int r = grow(fd);
+  if (r == WSEVENT_OK && mask != 0)
+    r = wse_reactor_start();
+  if (r != WSEVENT_OK)
+    return r;
+  if (socks[fd] != NULL)
+    drop(socks[fd], true); /* a new select replaces the old one */
+  if (mask == 0)
+    return WSEVENT_OK; /* cancelled; the record went with it */
 
-  if (fd < 0)
+  struct sock *s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return WSEVENT_ENOMEM;
+  s->fd = fd;
+  s->event = event;
+  s->mask = mask;
+  if (flags & WSEVENT_SELECT_CALLS_SEEN)
+    s->visible = REENABLED_BY_CALLS | BIT(WRITE);
+  s->type = getint(fd, SOL_SOCKET, SO_TYPE);
+  s->dev = st->st_dev;
+  s->ino = st->st_ino;
+  r = wse_served_init(&s->served, on_edge, s, fd,
+                      EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLET);
+  if (r == WSEVENT_OK)
+    r = wse_reactor_register(on_edge, s, &s->writes_io);
+  if (r == WSEVENT_OK)
+    r = wse_reactor_add(s->writes_io, fd, EPOLLOUT | EPOLLET, true);
+  if (r == WSEVENT_OK)
+    r = up()->xSourceAttach(event, &sock_ops, s, fd, 0, &s->served.source);
+  if (r != WSEVENT_OK) {
+    wse_reactor_del(fd, true);
+    wse_reactor_unregister(s->writes_io);
+    wse_reactor_unregister(s->served.io);
+    free(s);
+    return r == WSEVENT_EINVAL ? WSEVENT_EINVAL_HANDLE : r;
+  }
+  s->active = true;
+  socks[fd] = s;
+  /* Registering a writable socket queued a write edge: take it now, so
+   * that this select reports FD_WRITE once, not again later. */
+  wse_reactor_take_write_edges();
+  if (s->active)
+    look(s, AT_SELECT); /* conditions that already hold */
+  if (s->active) {
+    r = wse_served_update(&s->served); /* nobody polls it yet: serve it */
+    sync_polled(s);
+  }
+  return r;
+}
+
+int wsevent_event_select(int fd, wsevent_t event, long mask) {
+  return wsevent_event_select_ex(fd, event, mask, 0);
+}
+
+int wsevent_event_select_ex(int fd, wsevent_t event, long mask, unsigned flags) {
+  struct stat st;
+  if (fd < 0 || (flags & ~WSEVENT_SELECT_CALLS_SEEN))
     return WSEVENT_EINVAL;
   if (mask & WINDOWS_ONLY)
     return WSEVENT_ENOTSUP;
@@ -233,45 +446,8 @@ int wsevent_event_select(int fd, wsevent_t event, long mask) {
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
     return WSEVENT_ENOTSOCK;
-
   pthread_mutex_lock(&wse_reactor_mutex);
-  r = grow(fd);
-  if (r == WSEVENT_OK && mask != 0)
-    r = wse_reactor_start();
-  if (r != WSEVENT_OK)
-    goto out;
-  struct sock *s = &socks[fd];
-  if (s->active)
-    drop(fd, s, true); /* a new select replaces the old one */
-  if (mask == 0)
-    goto out; /* cancelled; the record went with it */
-
-  memset(s, 0, sizeof *s);
-  r = wse_reactor_register(on_ready, (void *)(intptr_t)fd, &s->io);
-  if (r != WSEVENT_OK)
-    goto out;
-  s->event = event;
-  s->mask = mask;
-  s->type = getint(fd, SOL_SOCKET, SO_TYPE);
-  s->dev = st.st_dev;
-  s->ino = st.st_ino;
-  r = wse_reactor_add(s->io, fd, EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLET, false);
-  if (r == WSEVENT_OK) {
-    r = wse_reactor_add(s->io, fd, EPOLLOUT | EPOLLET, true);
-    if (r != WSEVENT_OK)
-      wse_reactor_del(fd, false);
-  }
-  if (r != WSEVENT_OK) {
-    wse_reactor_unregister(s->io);
-    goto out;
-  }
-  s->active = true;
-  /* Registering a writable socket queued a write edge: take it now, so
-   * that this select reports FD_WRITE once, not again after an early
-   * enumeration. */
-  wse_reactor_take_write_edges();
-  evaluate(fd, s, AT_SELECT); /* conditions that already hold */
-out:
+  int r = select_locked(fd, &st, event, mask, flags);
   wse_reactor_unlock();
   return r;
 }
@@ -281,21 +457,30 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
   struct stat st;
   int r = WSEVENT_OK;
 
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+    return WSEVENT_ENOTSOCK; /* before the NULL check, as Windows */
   if (out == NULL)
     return WSEVENT_EINVAL;
-  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-    return WSEVENT_ENOTSOCK;
   if (event_to_reset != 0 && up()->xIsSet(event_to_reset) < 0)
     return WSEVENT_EINVAL_HANDLE;
   memset(out, 0, sizeof *out);
 
   pthread_mutex_lock(&wse_reactor_mutex);
-  struct sock *s = fd < n_socks ? &socks[fd] : NULL;
-  if (s != NULL && s->active && !same_file(fd, s))
-    drop(fd, s, false);
-  if (s != NULL && s->active) {
+  struct sock *s = sock_of(fd);
+  if (s != NULL && !same_file(s)) {
+    drop(s, false);
+    s = NULL;
+  }
+  /* The next enumeration after bits were re-enabled looks at them. */
+  if (s != NULL && s->recheck) {
+    s->recheck = false;
+    look(s, AT_ENUM);
+    if (!s->active)
+      s = NULL;
+  }
+  if (s != NULL) {
     /* Copy, clear and reset in one step under the mutex that every
-     * recording takes; then record again what still holds. */
+     * recording takes. */
     out->network_events = s->record;
     memcpy(out->error_code, s->errors, sizeof out->error_code);
     s->record = 0;
@@ -303,13 +488,128 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
   }
   if (event_to_reset != 0 && up()->xReset(event_to_reset) != WSEVENT_OK)
     r = WSEVENT_EINVAL_HANDLE;
-  if (s != NULL && s->active)
-    evaluate(fd, s, AFTER_ENUM);
+  if (s != NULL) {
+    reenable_unseen(s);
+    unsigned flags = 0;
+    /* A descriptor poller may never wait: look now, miss nothing. */
+    if (s->recheck && up()->xGetFlags(s->event, &flags) == WSEVENT_OK &&
+        (flags & WSEVENT_HAS_DESCRIPTOR)) {
+      s->recheck = false;
+      look(s, AT_ENUM);
+    }
+    if (s->active)
+      sync_polled(s);
+  }
   wse_reactor_unlock();
   return r;
 }
 
+/* ---- the socket calls the library sees ---- */
+
+/* After a call on fd: re-enable `bits` as Winsock's call would, and look
+ * again (data left after a recv is recorded again at once). */
+static void reenable(int fd, long bits, bool would_block) {
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct sock *s = sock_of(fd);
+  if (s != NULL) {
+    s->visible |= bits;
+    if (bits & BIT(WRITE)) {
+      /* Only a send that would block re-enables FD_WRITE. */
+      s->write_wanted = would_block;
+      if (would_block)
+        s->reported &= ~BIT(WRITE);
+      bits &= ~BIT(WRITE);
+    }
+    s->reported &= ~bits;
+    look(s, ON_CALL);
+    if (s->active)
+      sync_polled(s);
+  }
+  wse_reactor_unlock();
+}
+
+static bool would_block(ssize_t n) {
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+ssize_t wsevent_recvmsg(int fd, struct msghdr *msg, int flags) {
+  ssize_t n = recvmsg(fd, msg, flags);
+  if (!(flags & MSG_PEEK)) {
+    int err = errno;
+    reenable(fd, (flags & MSG_OOB) ? BIT(OOB) : BIT(READ), false);
+    errno = err;
+  }
+  return n;
+}
+
+ssize_t wsevent_recv(int fd, void *buf, size_t len, int flags) {
+  return wsevent_recvfrom(fd, buf, len, flags, NULL, NULL);
+}
+
+ssize_t wsevent_recvfrom(int fd, void *buf, size_t len, int flags,
+                         struct sockaddr *from, socklen_t *fromlen) {
+  struct iovec iov = {buf, len};
+  struct msghdr msg = {.msg_name = from, .msg_namelen = fromlen ? *fromlen : 0,
+                       .msg_iov = &iov, .msg_iovlen = 1};
+  ssize_t n = wsevent_recvmsg(fd, &msg, flags);
+  if (n >= 0 && fromlen != NULL)
+    *fromlen = msg.msg_namelen;
+  return n;
+}
+
+ssize_t wsevent_sendmsg(int fd, const struct msghdr *msg, int flags) {
+  ssize_t n = sendmsg(fd, msg, flags | MSG_NOSIGNAL);
+  int err = errno;
+  reenable(fd, BIT(WRITE), would_block(n));
+  errno = err;
+  return n;
+}
+
+ssize_t wsevent_send(int fd, const void *buf, size_t len, int flags) {
+  return wsevent_sendto(fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t wsevent_sendto(int fd, const void *buf, size_t len, int flags,
+                       const struct sockaddr *to, socklen_t tolen) {
+  struct iovec iov = {(void *)buf, len};
+  struct msghdr msg = {.msg_name = (void *)to, .msg_namelen = tolen,
+                       .msg_iov = &iov, .msg_iovlen = 1};
+  return wsevent_sendmsg(fd, &msg, flags);
+}
+
+int wsevent_accept(int fd, struct sockaddr *addr, socklen_t *addrlen) {
+  int c = accept4(fd, addr, addrlen, SOCK_CLOEXEC);
+  int err = errno;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct sock *s = sock_of(fd);
+  if (s != NULL && c >= 0) {
+    /* As Winsock: the accepted socket has the listener's selection (and
+     * so is non-blocking, as a selected socket is). */
+    struct stat st;
+    int fl = fcntl(c, F_GETFL);
+    unsigned flags = s->visible & BIT(ACCEPT) ? WSEVENT_SELECT_CALLS_SEEN : 0;
+    if (fstat(c, &st) == 0 && fl >= 0 && fcntl(c, F_SETFL, fl | O_NONBLOCK) == 0)
+      select_locked(c, &st, s->event, s->mask, flags);
+  }
+  wse_reactor_unlock();
+  reenable(fd, BIT(ACCEPT), false);
+  errno = err;
+  return c;
+}
+
+int wsevent_socket_closing(int fd) {
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct sock *s = sock_of(fd);
+  if (s != NULL)
+    drop(s, true);
+  wse_reactor_unlock();
+  return s != NULL ? WSEVENT_OK : WSEVENT_ENOTSOCK;
+}
+
 void wse_select_forget(void) {
+  /* In a fork child: the core forgot the sources without calling them. */
+  for (int i = 0; i < n_socks; i++)
+    free(socks[i]);
   free(socks);
   socks = NULL;
   n_socks = 0;

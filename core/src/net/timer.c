@@ -67,7 +67,7 @@ static void on_watchers_changed(void *ctx) {
 static void on_detached(void *ctx) {
   struct timer *t = ctx;
   pthread_mutex_lock(&wse_reactor_mutex);
-  wse_served_stop(&t->served);
+  wse_served_stop(&t->served, true);
   if (t->prev)
     t->prev->next = t->next;
   else
@@ -131,7 +131,7 @@ int wsevent_timer_start(wsevent_t event, uint32_t due_ms, uint32_t period_ms,
   }
   r = up()->xSourceAttach(event, &timer_ops, t, fd, POLLIN, &t->served.source);
   if (r != WSEVENT_OK) {
-    wse_served_stop(&t->served);
+    wse_served_stop(&t->served, true);
     pthread_mutex_unlock(&wse_reactor_mutex);
     close(fd);
     free(t);
