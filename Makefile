@@ -178,8 +178,15 @@ $(B)/winsock/%: tests/winsock/%.c tests/tap.h $(WINSOCK_SO) $(wildcard core/incl
 	$(CC) -std=c11 -D_GNU_SOURCE -Icore/include/wsevent $(CFLAGS) -Wall -Wextra $< \
 	  -o $@ -L$(B) -lwsevent-winsock -lwsevent -lpthread -Wl,-rpath,$(CURDIR)/$(B)
 
-test-winsock: $(WINSOCK_TESTS)
-	prove $(WINSOCK_TESTS)
+# The Winsock echo server of the demo, built the same way (test_echo runs it).
+WINSOCK_ECHO = $(B)/winsock/winsock_echo
+$(WINSOCK_ECHO): demo/winsock_echo.c $(WINSOCK_SO) $(wildcard core/include/wsevent/*.h)
+	@mkdir -p $(@D)
+	$(CC) -Icore/include/wsevent $(CFLAGS) -Wall -Wextra $< \
+	  -o $@ -L$(B) -lwsevent-winsock -lwsevent -lpthread -Wl,-rpath,$(CURDIR)/$(B)
+
+test-winsock: $(WINSOCK_TESTS) $(WINSOCK_ECHO)
+	WSEVENT_ECHO=$(WINSOCK_ECHO) prove $(WINSOCK_TESTS)
 
 # ---- Python ---------------------------------------------------------------
 

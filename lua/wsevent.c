@@ -12,6 +12,8 @@
  * wait triggers (a completion routine, an interrupt hook) runs only after
  * the core's wait has returned or from a protected call.
  */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <time.h>
 #include <stdint.h>
@@ -517,6 +519,7 @@ static const char *const fd_names[WSEVENT_FD_MAX_EVENTS] = {
 
 /* A descriptor from an integer or an object with :getfd() (luasocket). */
 static int check_fd(lua_State *L, int arg) {
+  arg = lua_absindex(L, arg);
   if (lua_isinteger(L, arg))
     return (int)lua_tointeger(L, arg);
   if (lua_type(L, arg) == LUA_TUSERDATA || lua_type(L, arg) == LUA_TTABLE) {
@@ -552,6 +555,17 @@ static int l_event_select(lua_State *L) {
   int r = wsevent_event_select(fd, h, (long)mask);
   if (r != WSEVENT_OK)
     return fail(L, r);
+  /* The descriptor is non-blocking now, as on Windows; tell a luasocket
+   * object too (timeout 0), so that its methods agree instead of polling. */
+  if (!lua_isinteger(L, 1)) {
+    if (lua_getfield(L, 1, "settimeout") == LUA_TFUNCTION) {
+      lua_pushvalue(L, 1);
+      lua_pushinteger(L, 0);
+      lua_call(L, 2, 0);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -576,6 +590,96 @@ static int l_enum_network_events(lua_State *L) {
     lua_setfield(L, -2, fd_names[i]);
   }
   lua_setfield(L, -2, "errors");
+  return 1;
+}
+
+/* ---- the socket calls that re-enable network events, as Winsock's do ---- */
+
+static int fail_errno(lua_State *L, int err) {
+  luaL_pushfail(L);
+  lua_pushstring(L, strerror(err));
+  lua_pushinteger(L, err);
+  return 3;
+}
+
+/* recv(sock, n [, flags]): up to n bytes ("" at the end of the stream), or
+ * fail, message, errno (EAGAIN: nothing yet). */
+static int l_recv(lua_State *L) {
+  int fd = check_fd(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  lua_Integer flags = luaL_optinteger(L, 3, 0);
+  luaL_argcheck(L, n >= 0 && n <= INT32_MAX, 2, "out of range");
+  luaL_argcheck(L, flags >= INT_MIN && flags <= INT_MAX, 3, "out of range");
+  luaL_Buffer b;
+  char *p = luaL_buffinitsize(L, &b, (size_t)n);
+  ssize_t got = n > 0 ? wsevent_recv(fd, p, (size_t)n, (int)flags) : 0;
+  if (got < 0)
+    return fail_errno(L, errno);
+  luaL_pushresultsize(&b, (size_t)got);
+  return 1;
+}
+
+/* send(sock, data [, i [, j]]): bytes sent of data:sub(i, j), or fail,
+ * message, errno (EAGAIN: the buffer is full; FD_WRITE follows). */
+static int l_send(lua_State *L) {
+  int fd = check_fd(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  lua_Integer i = luaL_optinteger(L, 3, 1), j = luaL_optinteger(L, 4, -1);
+  /* string.sub's rules for i and j */
+  if (i < 0)
+    i = (lua_Integer)len + i + 1 > 0 ? (lua_Integer)len + i + 1 : 1;
+  else if (i == 0)
+    i = 1;
+  if (j < 0)
+    j = (lua_Integer)len + j + 1;
+  else if (j > (lua_Integer)len)
+    j = (lua_Integer)len;
+  if (i > j) {
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  ssize_t n = wsevent_send(fd, data + i - 1, (size_t)(j - i + 1), 0);
+  if (n < 0)
+    return fail_errno(L, errno);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* accept(server): the accepted socket, with the listener's event_select
+ * (event and mask), as Winsock copies it: an integer descriptor for an
+ * integer, a luasocket client (timeout 0) for a luasocket server.  Or
+ * fail, message, errno. */
+static int l_accept(lua_State *L) {
+  int fd = check_fd(L, 1);
+  wsevent_t ev;
+  long mask;
+  if (lua_isinteger(L, 1)) {
+    int c = wsevent_accept(fd, NULL, NULL);
+    if (c < 0)
+      return fail_errno(L, errno);
+    lua_pushinteger(L, c);
+    return 1;
+  }
+  /* luasocket keeps its own objects: accept with its method, then pass
+   * the selection on.  Its accept goes past wsevent, so FD_ACCEPT is
+   * re-enabled at the next wait or enumeration. */
+  lua_getfield(L, 1, "accept");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 2);
+  if (lua_isnil(L, -2))
+    return 2; /* nil, "timeout" or another luasocket error */
+  lua_pop(L, 1);
+  int c = check_fd(L, -1);
+  if (wsevent_socket_selection(fd, &ev, &mask) == WSEVENT_OK && mask != 0) {
+    int r = wsevent_event_select(c, ev, mask);
+    if (r != WSEVENT_OK)
+      return fail(L, r);
+    lua_getfield(L, -1, "settimeout");
+    lua_pushvalue(L, -2);
+    lua_pushinteger(L, 0);
+    lua_call(L, 2, 0);
+  }
   return 1;
 }
 
@@ -642,6 +746,9 @@ static const luaL_Reg functions[] = {
     {"_from_handle", l_from_handle},
     {"event_select", l_event_select},
     {"enum_network_events", l_enum_network_events},
+    {"recv", l_recv},
+    {"send", l_send},
+    {"accept", l_accept},
     {"timer_start", l_timer_start},
     {"timer_cancel", l_timer_cancel},
     {"strerror", l_strerror},

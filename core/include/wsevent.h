@@ -79,6 +79,13 @@ enum wsevent_code {
  * descriptor was handed out for the event (wsevent_fd), so a poller may
  * watch the event without ever calling a wait. */
 #define WSEVENT_HAS_DESCRIPTOR 0x4u
+/* Reported too: so many wait sources are attached to the event (more than
+ * WSEVENT_POLLED_SOURCES_MAX) that waiting threads do not poll them
+ * themselves, which would cost each wake-up time in proportion to the idle
+ * ones: their providers serve them (one more thread hop, at a constant
+ * cost). */
+#define WSEVENT_SOURCES_NOT_POLLED 0x8u
+#define WSEVENT_POLLED_SOURCES_MAX 16
 
 /* Flags for wsevent_wait_multiple() and wsevent_sleep(). */
 #define WSEVENT_WAIT_ALL 0x1u      /* all must be signaled at once */
@@ -254,8 +261,8 @@ WSEVENT_EXTERN int wsevent_sleep_until(wsevent_time_t deadline, unsigned flags);
 
 /*
  * wsevent_get_flags: the flags of a live event in *flags: WSEVENT_AUTO_RESET
- * (or 0 for manual-reset) and WSEVENT_HAS_DESCRIPTOR; WSEVENT_INITIAL_SET is
- * never reported.
+ * (or 0 for manual-reset), WSEVENT_HAS_DESCRIPTOR and
+ * WSEVENT_SOURCES_NOT_POLLED; WSEVENT_INITIAL_SET is never reported.
  */
 WSEVENT_EXTERN int wsevent_get_flags(wsevent_t event, unsigned *flags);
 
@@ -511,6 +518,12 @@ WSEVENT_EXTERN int wsevent_accept(int fd, struct sockaddr *addr, socklen_t *addr
  * now (closesocket does).  WSEVENT_OK, or WSEVENT_ENOTSOCK if it was not
  * selected.  A socket closed without it is noticed later, harmlessly. */
 WSEVENT_EXTERN int wsevent_socket_closing(int fd);
+
+/* wsevent_socket_selection: the event and mask fd is selected with (0 and
+ * 0 when it is not).  WSEVENT_OK, WSEVENT_ENOTSOCK (checked first) or
+ * WSEVENT_EINVAL (a NULL pointer). */
+WSEVENT_EXTERN int wsevent_socket_selection(int fd, wsevent_t *event,
+                                            long *mask);
 
 /* A waitable timer id.  0 is never valid. */
 typedef uint64_t wsevent_timer_t;

@@ -46,6 +46,7 @@ globals().update(_codes)
 __all__ = sorted(_codes) + [
     "completion", "Error", "Event", "FD", "NetworkEvents",
     "enum_network_events", "event_select", "get_include", "timer_cancel",
+    "recv", "recv_into", "send", "accept",
     "timer_start", "MAXIMUM_WAIT_EVENTS", "TIMEOUT_MAX", "WAIT_EVENT_0",
     "WAIT_FAILED", "WAIT_IO_COMPLETION", "WAIT_TIMEOUT", "queue_completion",
     "sleep", "strerror", "thread_id", "wait_all", "wait_all_async",
@@ -158,6 +159,59 @@ def enum_network_events(sock, event=None):
     events = FD(bits)
     errors = {FD(1 << i): codes[i] for i in range(len(codes)) if bits & (1 << i)}
     return NetworkEvents(events, errors)
+
+
+# ---- the socket calls that re-enable network events -------------------------
+#
+# On Windows, recv re-enables FD_READ, accept FD_ACCEPT, a send that would
+# block FD_WRITE.  A socket object's own methods go past wsevent, which then
+# re-enables those bits when the program next waits or enumerates; these
+# calls re-enable them exactly as Winsock does, and accept() passes the
+# listener's selection on to the new socket, as Winsock copies it.
+
+
+def recv(sock, bufsize, flags=0):
+    """socket.recv through wsevent: at most ``bufsize`` bytes (b"" at the
+    end of the stream); BlockingIOError when none are there yet."""
+    if not isinstance(bufsize, int) or isinstance(bufsize, bool):
+        raise TypeError(f"bufsize must be an int, not {type(bufsize).__name__}")
+    if bufsize < 0:
+        raise ValueError("negative buffersize in recv")
+    buf = bytearray(bufsize)
+    n = _wsevent._recv_into(sock, buf, bufsize, flags) if bufsize else 0
+    del buf[n:]
+    return bytes(buf)
+
+
+def recv_into(sock, buffer, nbytes=0, flags=0):
+    """socket.recv_into through wsevent: the number of bytes received into
+    ``buffer`` (nbytes 0: up to its size)."""
+    return _wsevent._recv_into(sock, buffer, nbytes, flags)
+
+
+def send(sock, data, flags=0):
+    """socket.send through wsevent: the number of bytes sent (never raises
+    SIGPIPE); BlockingIOError when the buffer is full, after which FD_WRITE
+    is recorded once there is room."""
+    return _wsevent._send(sock, data, flags)
+
+
+def accept(sock):
+    """socket.accept through wsevent: ``(conn, address)``.  ``conn`` has the
+    listener's event_select (event and mask) and is non-blocking."""
+    import socket as _socket
+    fd = _wsevent._accept(sock)
+    if isinstance(sock, _socket.socket):
+        conn = _socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
+    else:
+        conn = _socket.socket(fileno=fd)
+    if _wsevent._socket_selection(fd)[1]:
+        conn.setblocking(False)  # as the descriptor is: methods agree
+    try:
+        address = conn.getpeername()
+    except OSError:
+        address = None  # the peer is already gone; the socket is still valid
+    return conn, address
 
 
 # ---- asyncio ------------------------------------------------------------------

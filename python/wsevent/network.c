@@ -3,6 +3,7 @@
  * waitable timers.  The Python-level wrappers (FD flags, NetworkEvents,
  * socket objects told they are non-blocking) are in __init__.py.
  */
+#include <limits.h>
 #include <math.h>
 
 #include "glue.h"
@@ -86,6 +87,124 @@ static PyObject *mod_enum_network_events(PyObject *module, PyObject *args,
   return Py_BuildValue("lN", ne.network_events, errors);
 }
 
+/* ---- the socket calls that re-enable network events, as Winsock's do ---- */
+
+static int socket_flags(PyObject *obj, int *flags) {
+  if (!PyLong_Check(obj)) {
+    PyErr_Format(PyExc_TypeError, "flags must be an int, not %.100s",
+                 Py_TYPE(obj)->tp_name);
+    return -1;
+  }
+  long v = PyLong_AsLong(obj);
+  if (v == -1 && PyErr_Occurred())
+    return -1;
+  if (v < INT_MIN || v > INT_MAX) {
+    PyErr_SetString(PyExc_OverflowError, "flags out of range");
+    return -1;
+  }
+  *flags = (int)v;
+  return 0;
+}
+
+/* _recv_into(sock, buffer, nbytes, flags): bytes received into a writable
+ * buffer (nbytes 0: all of it), through wsevent_recv.  OSError (such as
+ * BlockingIOError) as socket.recv_into raises it. */
+static PyObject *mod_recv_into(PyObject *module, PyObject *const *args,
+                               Py_ssize_t nargs) {
+  Py_buffer view;
+  int flags;
+  (void)module;
+  if (nargs != 4) {
+    PyErr_SetString(PyExc_TypeError, "_recv_into takes 4 arguments");
+    return NULL;
+  }
+  int fd = PyObject_AsFileDescriptor(args[0]);
+  if (fd < 0)
+    return NULL;
+  Py_ssize_t nbytes = PyLong_AsSsize_t(args[2]);
+  if ((nbytes == -1 && PyErr_Occurred()) || socket_flags(args[3], &flags) < 0)
+    return NULL;
+  if (PyObject_GetBuffer(args[1], &view, PyBUF_WRITABLE) < 0) {
+    if (PyErr_ExceptionMatches(PyExc_BufferError)) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_TypeError, "buffer must be a writable bytes-like "
+                   "object, not %.100s", Py_TYPE(args[1])->tp_name);
+    }
+    return NULL;
+  }
+  if (nbytes < 0 || nbytes > view.len) {
+    PyBuffer_Release(&view);
+    PyErr_SetString(PyExc_ValueError, "nbytes must be between 0 and the "
+                                      "buffer's size");
+    return NULL;
+  }
+  if (nbytes == 0)
+    nbytes = view.len;
+  ssize_t n;
+  Py_BEGIN_ALLOW_THREADS
+  n = wsevent_recv(fd, view.buf, (size_t)nbytes, flags);
+  Py_END_ALLOW_THREADS
+  PyBuffer_Release(&view);
+  if (n < 0)
+    return PyErr_SetFromErrno(PyExc_OSError);
+  return PyLong_FromSsize_t(n);
+}
+
+/* _send(sock, data, flags): bytes sent, through wsevent_send (which never
+ * raises SIGPIPE: a closed peer is an EPIPE error). */
+static PyObject *mod_send(PyObject *module, PyObject *const *args,
+                          Py_ssize_t nargs) {
+  Py_buffer view;
+  int flags;
+  (void)module;
+  if (nargs != 3) {
+    PyErr_SetString(PyExc_TypeError, "_send takes 3 arguments");
+    return NULL;
+  }
+  int fd = PyObject_AsFileDescriptor(args[0]);
+  if (fd < 0 || socket_flags(args[2], &flags) < 0)
+    return NULL;
+  if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+    return NULL;
+  ssize_t n;
+  Py_BEGIN_ALLOW_THREADS
+  n = wsevent_send(fd, view.buf, (size_t)view.len, flags);
+  Py_END_ALLOW_THREADS
+  PyBuffer_Release(&view);
+  if (n < 0)
+    return PyErr_SetFromErrno(PyExc_OSError);
+  return PyLong_FromSsize_t(n);
+}
+
+/* _accept(sock): the new descriptor, through wsevent_accept (it gets the
+ * listener's selection). */
+static PyObject *mod_accept(PyObject *module, PyObject *sock) {
+  (void)module;
+  int fd = PyObject_AsFileDescriptor(sock);
+  if (fd < 0)
+    return NULL;
+  int c;
+  Py_BEGIN_ALLOW_THREADS
+  c = wsevent_accept(fd, NULL, NULL);
+  Py_END_ALLOW_THREADS
+  if (c < 0)
+    return PyErr_SetFromErrno(PyExc_OSError);
+  return PyLong_FromLong(c);
+}
+
+/* _socket_selection(sock): (event handle, mask), (0, 0) if not selected. */
+static PyObject *mod_socket_selection(PyObject *module, PyObject *sock) {
+  int fd = PyObject_AsFileDescriptor(sock);
+  if (fd < 0)
+    return NULL;
+  wsevent_t ev;
+  long mask;
+  int r = wsevent_socket_selection(fd, &ev, &mask);
+  if (r != WSEVENT_OK)
+    return wse_py_raise(wse_py_state(module), r, NULL);
+  return Py_BuildValue("Kl", (unsigned long long)ev, mask);
+}
+
 /* Seconds to whole milliseconds for a timer (no None: timers end). */
 static int timer_ms(PyObject *obj, uint32_t *ms, const char *what) {
   if (!PyFloat_Check(obj) && !PyLong_Check(obj)) {
@@ -159,6 +278,15 @@ PyMethodDef wse_py_network_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "_enum_network_events(sock, event=None)\n--\n\n(bits, errors) as "
      "WSAEnumNetworkEvents; see enum_network_events."},
+    {"_recv_into", (PyCFunction)(void (*)(void))mod_recv_into, METH_FASTCALL,
+     "_recv_into(sock, buffer, nbytes, flags, /)\n--\n\nSee recv_into."},
+    {"_send", (PyCFunction)(void (*)(void))mod_send, METH_FASTCALL,
+     "_send(sock, data, flags, /)\n--\n\nSee send."},
+    {"_socket_selection", mod_socket_selection, METH_O,
+     "_socket_selection(sock, /)\n--\n\n(event handle, mask) of sock's "
+     "event_select."},
+    {"_accept", mod_accept, METH_O,
+     "_accept(sock, /)\n--\n\nSee accept."},
     {"timer_start", (PyCFunction)(void (*)(void))mod_timer_start,
      METH_VARARGS | METH_KEYWORDS,
      "timer_start(event, due, period=0)\n--\n\nSet event after due seconds, "

@@ -147,3 +147,68 @@ describe("timers", function()
     assert.is_false(ev:wait(0.1))
   end)
 end)
+
+describe("the socket calls wsevent sees", function()
+  it("recv re-enables FD_READ exactly as Winsock's recv", function()
+    local c, s = tcp_pair()
+    local ev = wsevent.event()
+    wsevent.event_select(s, ev, wsevent.FD_READ)
+    c:send("0123456789")
+    assert.is_true(next_events(s, ev).read)
+    assert.equals("0123", wsevent.recv(s, 4))
+    assert.is_true(ev:is_set()) -- data remains: recorded again at once
+    assert.is_true(wsevent.enum_network_events(s, ev).read)
+    assert.equals("456789", wsevent.recv(s, 100))
+    assert.is_false(ev:wait(0.05))
+    local data, msg, code = wsevent.recv(s, 10)
+    assert.is_nil(data); assert.is_string(msg); assert.equals(11, code) -- EAGAIN
+    assert.equals("", wsevent.recv(s, 0))
+    c:close(); s:close()
+  end)
+
+  it("send takes string.sub's range and reports a full buffer", function()
+    local c, s = tcp_pair()
+    local ev = wsevent.event()
+    wsevent.event_select(c, ev, wsevent.FD_WRITE)
+    assert.is_true(next_events(c, ev).write)
+    assert.equals(3, wsevent.send(c, "abcdef", 2, 4))
+    assert.equals(2, wsevent.send(c, "abcdef", -2))
+    assert.equals(0, wsevent.send(c, "abcdef", 5, 2))
+    s:settimeout(5)
+    assert.equals("bcdef", s:receive(5))
+    local big, sent = string.rep("x", 65536), 0
+    while true do
+      local n, _, code = wsevent.send(c, big)
+      if not n then assert.equals(11, code); break end
+      sent = sent + n
+    end
+    assert.is_false(ev:is_set())
+    while sent > 0 do sent = sent - #assert(s:receive(math.min(sent, 65536))) end
+    assert.is_true(next_events(c, ev).write) -- room again
+    c:close(); s:close()
+  end)
+
+  it("accept passes the listener's selection on", function()
+    local l, port = listener()
+    local ev = wsevent.event()
+    wsevent.event_select(l, ev, wsevent.FD_ACCEPT | wsevent.FD_READ)
+    local c = assert(socket.connect("127.0.0.1", port))
+    assert.is_true(next_events(l, ev).accept)
+    local s = assert(wsevent.accept(l))
+    c:send("hi")
+    assert.is_true(next_events(s, ev).read)
+    assert.equals("hi", wsevent.recv(s, 10))
+    local none, msg = wsevent.accept(l)
+    assert.is_nil(none); assert.equals("timeout", msg)
+    -- an integer descriptor gives an integer descriptor
+    local c2 = assert(socket.connect("127.0.0.1", port))
+    assert.is_true(next_events(l, ev).accept)
+    local fd = assert(wsevent.accept(math.tointeger(l:getfd())))
+    assert.is_true(math.type(fd) == "integer")
+    c2:send("yo")
+    assert.is_true(next_events(fd, ev).read)
+    assert.equals("yo", wsevent.recv(fd, 10))
+    wsevent.event_select(fd, nil, 0)
+    c:close(); c2:close(); s:close(); l:close()
+  end)
+end)

@@ -71,11 +71,11 @@ def test_connect_success_and_refused():
     r = socket.socket()
     ev2 = wsevent.Event()
     wsevent.event_select(r, ev2, FD.CONNECT)
-    # Linux may refuse a loopback connect at once, in the call itself
-    # (Windows always says WSAEWOULDBLOCK and reports it in FD_CONNECT).
-    if r.connect_ex(addr) == errno.EINPROGRESS:
-        ne = next_events(r, ev2)
-        assert ne.events == FD.CONNECT and ne.errors[FD.CONNECT] == errno.ECONNREFUSED
+    # Linux may refuse a loopback connect in the call itself, where Windows
+    # says WSAEWOULDBLOCK: either way FD_CONNECT reports the refusal.
+    assert r.connect_ex(addr) in (errno.EINPROGRESS, errno.ECONNREFUSED)
+    ne = next_events(r, ev2)
+    assert ne.events == FD.CONNECT and ne.errors[FD.CONNECT] == errno.ECONNREFUSED
 
 
 def test_read_with_data_left_over_is_recorded_again():
@@ -235,3 +235,95 @@ def test_timers_one_shot_and_periodic():
 def test_network_and_timer_bad_inputs(call, exc):
     with pytest.raises(exc):
         call()
+
+
+# ---- the calls wsevent sees re-enable exactly as Winsock's --------------------
+
+def test_recv_through_wsevent_reenables_read_as_winsock():
+    c, s = tcp_pair()
+    ev = wsevent.Event()
+    wsevent.event_select(s, ev, FD.READ)
+    c.send(b"0123456789")
+    assert next_events(s, ev).events == FD.READ
+    assert wsevent.recv(s, 4) == b"0123"
+    assert ev.is_set()  # data remains: recorded again at once
+    assert wsevent.enum_network_events(s, ev).events == FD.READ
+    buf = bytearray(16)
+    assert wsevent.recv_into(s, buf) == 6 and bytes(buf[:6]) == b"456789"
+    assert not ev.wait(0.05)  # all read: nothing more
+    with pytest.raises(BlockingIOError):
+        wsevent.recv(s, 10)
+    assert wsevent.recv(s, 0) == b""
+    c.close()
+    s.settimeout(5)  # (Python keeps the descriptor non-blocking)
+    assert s.recv(10) == b""
+
+
+def test_accept_through_wsevent_passes_the_selection_on():
+    l = listener()
+    ev = wsevent.Event()
+    wsevent.event_select(l, ev, FD.ACCEPT | FD.READ | FD.CLOSE)
+    c = socket.create_connection(l.getsockname())
+    assert next_events(l, ev).events == FD.ACCEPT
+    conn, addr = wsevent.accept(l)
+    assert addr == c.getsockname()
+    assert conn.gettimeout() == 0.0  # non-blocking, as the selection made it
+    assert wsevent._wsevent._socket_selection(conn) == (ev.handle, int(FD.ACCEPT | FD.READ | FD.CLOSE))
+    c.send(b"hi")
+    assert next_events(conn, ev).events == FD.READ
+    assert wsevent.recv(conn, 10) == b"hi"
+    c.close()
+    assert next_events(conn, ev).events == FD.CLOSE
+    with pytest.raises(BlockingIOError):
+        wsevent.accept(l)  # nobody else waits
+    conn.close()
+    l.close()
+
+
+def test_send_through_wsevent_reenables_write_only_when_it_blocks():
+    c, s = tcp_pair()
+    ev = wsevent.Event()
+    wsevent.event_select(c, ev, FD.WRITE)
+    assert next_events(c, ev).events == FD.WRITE
+    assert wsevent.send(c, b"x" * 100) == 100
+    assert not ev.wait(0.05)  # a send that did not block re-enables nothing
+    sent = 0
+    with pytest.raises(BlockingIOError):
+        while True:
+            sent += wsevent.send(c, memoryview(b"y" * 65536))
+    assert not ev.is_set()
+    got = 0
+    while got < sent + 100:
+        got += len(s.recv(1 << 20))
+    assert next_events(c, ev).events == FD.WRITE  # room again
+    s.close()
+    with pytest.raises(OSError) as info:
+        for _ in range(100):
+            wsevent.send(c, b"z" * 65536)
+            time.sleep(0.01)
+    assert info.value.errno in (errno.EPIPE, errno.ECONNRESET)  # no SIGPIPE
+
+
+def test_socket_call_helpers_check_their_arguments():
+    c, s = tcp_pair()
+    with pytest.raises(TypeError):
+        wsevent.recv(s, "10")
+    with pytest.raises(ValueError):
+        wsevent.recv(s, -1)
+    with pytest.raises(ValueError):
+        wsevent.recv_into(s, bytearray(4), 5)
+    with pytest.raises(TypeError):
+        wsevent.recv_into(s, b"read-only")
+    with pytest.raises(TypeError):
+        wsevent.send(s, "text")
+    with pytest.raises(TypeError):
+        wsevent.send(s, b"x", "0")
+    with pytest.raises(ValueError):
+        wsevent.send(-1, b"x")
+    s.close()
+    with pytest.raises(ValueError):  # a closed socket object has fileno -1
+        wsevent.recv(s, 1)
+    with pytest.raises(OSError) as info:
+        wsevent.accept(c)  # not listening
+    assert info.value.errno == errno.EINVAL
+    c.close()

@@ -257,3 +257,116 @@ TEST(test_event_select_error_paths) {
   WSACloseEvent(ev);
   WSACleanup();
 }
+
+/* ---- what Winsock programs around event-select use ---- */
+
+TEST(test_success_and_timeouts_leave_the_last_error_alone) {
+  startup();
+  WSAEVENT ev = WSACreateEvent();
+  WSASetLastError(WSAEWOULDBLOCK);
+  ASSERT_EQ(WSASetEvent(ev), TRUE);
+  ASSERT_EQ(WSAResetEvent(ev), TRUE);
+  ASSERT_EQ(WSAWaitForMultipleEvents(1, &ev, FALSE, 10, FALSE), WSA_WAIT_TIMEOUT);
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  ASSERT_EQ(WSAEventSelect(s, ev, FD_READ), 0);
+  WSANETWORKEVENTS ne;
+  ASSERT_EQ(WSAEnumNetworkEvents(s, ev, &ne), 0);
+  WSAEVENT other = WSACreateEvent();
+  ASSERT_EQ(WSACloseEvent(other), TRUE);
+  ASSERT_EQ(closesocket(s), 0);
+  ASSERT_EQ(WSAGetLastError(), WSAEWOULDBLOCK);
+  WSACloseEvent(ev);
+  WSACleanup();
+}
+
+TEST(test_a_bad_socket_is_wsaenotsock_before_a_null_pointer) {
+  startup();
+  u_long arg = 0;
+  ASSERT_EQ(WSAEnumNetworkEvents(INVALID_SOCKET, WSA_INVALID_EVENT, NULL), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAENOTSOCK);
+  ASSERT_EQ(ioctlsocket(INVALID_SOCKET, FIONBIO, NULL), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAENOTSOCK);
+  ASSERT_EQ(WSAEventSelect(1000000, WSA_INVALID_EVENT, FD_QOS), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAENOTSOCK);
+  ASSERT_EQ(closesocket(INVALID_SOCKET), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAENOTSOCK);
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  ASSERT_EQ(ioctlsocket(s, FIONBIO, NULL), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAEFAULT);
+  ASSERT_EQ(ioctlsocket(s, 0x12345678, &arg), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAEINVAL);
+  closesocket(s);
+  WSACleanup();
+}
+
+TEST(test_ioctlsocket_fionbio_and_fionread) {
+  startup();
+  struct sockaddr_in addr;
+  SOCKET l = tcp_listener(&addr);
+  u_long arg = 1;
+  ASSERT_EQ(ioctlsocket(l, FIONREAD, &arg), 0); /* a listener: 0 */
+  ASSERT_EQ(arg, 0);
+  SOCKET c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  ASSERT_EQ(connect(c, (struct sockaddr *)&addr, sizeof addr), 0);
+  SOCKET s = accept(l, NULL, NULL);
+  ASSERT_NE(s, INVALID_SOCKET);
+  arg = 1;
+  ASSERT_EQ(ioctlsocket(s, FIONBIO, &arg), 0);
+  char buf[16];
+  ASSERT_EQ(recv(s, buf, sizeof buf, 0), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAEWOULDBLOCK);
+  ASSERT_EQ(send(c, "hello", 5, 0), 5);
+  WSAEVENT ev = WSACreateEvent();
+  ASSERT_EQ(WSAEventSelect(s, ev, FD_READ), 0);
+  ASSERT_EQ(WSAWaitForMultipleEvents(1, &ev, FALSE, 5000, FALSE), WSA_WAIT_EVENT_0);
+  ASSERT_EQ(ioctlsocket(s, FIONREAD, &arg), 0);
+  ASSERT_EQ(arg, 5);
+  /* "WSAEINVAL ... FIONBIO ... while WSAEventSelect is in force". */
+  arg = 0;
+  ASSERT_EQ(ioctlsocket(s, FIONBIO, &arg), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAEINVAL);
+  ASSERT_EQ(WSAEventSelect(s, WSA_INVALID_EVENT, 0), 0); /* cancelled */
+  ASSERT_EQ(ioctlsocket(s, FIONBIO, &arg), 0);          /* blocking again */
+  ASSERT_EQ(recv(s, buf, sizeof buf, 0), 5);
+  ASSERT_EQ(shutdown(c, SD_SEND), 0);
+  ASSERT_EQ(recv(s, buf, sizeof buf, 0), 0); /* blocks until the FIN */
+  closesocket(c); closesocket(s); closesocket(l);
+  WSACloseEvent(ev);
+  WSACleanup();
+}
+
+TEST(test_recv_and_accept_reenable_exactly_as_windows) {
+  startup();
+  struct sockaddr_in addr;
+  WSANETWORKEVENTS ne;
+  SOCKET l = tcp_listener(&addr);
+  WSAEVENT lev = WSACreateEvent();
+  ASSERT_EQ(WSAEventSelect(l, lev, FD_ACCEPT | FD_READ | FD_CLOSE), 0);
+  SOCKET c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  ASSERT_EQ(connect(c, (struct sockaddr *)&addr, sizeof addr), 0);
+  ASSERT_EQ(wait_and_enum(l, lev, &ne), FD_ACCEPT);
+  /* "The socket returned by accept has the same properties as the
+   * listening socket ... any WSAEventSelect events": same event, mask. */
+  struct sockaddr_in peer;
+  int len = sizeof peer;
+  SOCKET s = accept(l, (struct sockaddr *)&peer, &len);
+  ASSERT_NE(s, INVALID_SOCKET);
+  ASSERT_EQ(len, (int)sizeof peer);
+  ASSERT_EQ(send(c, "0123456789", 10, 0), 10);
+  ASSERT_EQ(wait_and_enum(s, lev, &ne), FD_READ);
+  /* Not re-enabled until a recv: a wait finds nothing new. */
+  ASSERT_EQ(WSAWaitForMultipleEvents(1, &lev, FALSE, 50, FALSE), WSA_WAIT_TIMEOUT);
+  char buf[16];
+  ASSERT_EQ(recv(s, buf, 4, 0), 4); /* data remains: recorded again */
+  ASSERT_EQ(wait_and_enum(s, lev, &ne), FD_READ);
+  ASSERT_EQ(recv(s, buf, sizeof buf, 0), 6);
+  ASSERT_EQ(WSAWaitForMultipleEvents(1, &lev, FALSE, 50, FALSE), WSA_WAIT_TIMEOUT);
+  /* closesocket cancels the selection: nothing more is recorded. */
+  ASSERT_EQ(closesocket(c), 0);
+  ASSERT_EQ(wait_and_enum(s, lev, &ne), FD_CLOSE);
+  ASSERT_EQ(closesocket(s), 0);
+  ASSERT_EQ(WSAWaitForMultipleEvents(1, &lev, FALSE, 50, FALSE), WSA_WAIT_TIMEOUT);
+  closesocket(l);
+  WSACloseEvent(lev);
+  WSACleanup();
+}

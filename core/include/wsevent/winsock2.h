@@ -8,14 +8,25 @@
  * WSASetEvent, WSAResetEvent, WSAWaitForMultipleEvents), WSAEventSelect and
  * WSAEnumNetworkEvents with WSANETWORKEVENTS and every FD_* / FD_*_BIT,
  * WSAStartup/WSACleanup, WSAGetLastError/WSASetLastError (per thread),
- * SOCKET, INVALID_SOCKET, SOCKET_ERROR, closesocket, the Windows types the
- * calls use, and the error codes with their Windows values.  Return values
- * and last errors are those Windows documents for each call, including
- * WSAWaitForMultipleEvents' limit of WSA_MAXIMUM_WAIT_EVENTS (64).
+ * SOCKET, INVALID_SOCKET, SOCKET_ERROR, closesocket, ioctlsocket (FIONBIO,
+ * FIONREAD), SD_RECEIVE/SD_SEND/SD_BOTH, u_char/u_short/u_int/u_long, the
+ * Windows types the calls use, and the error codes with their Windows
+ * values.  Return values and last errors are those Windows documents for
+ * each call, including WSAWaitForMultipleEvents' limit of
+ * WSA_MAXIMUM_WAIT_EVENTS (64); a call that succeeds (or a wait that times
+ * out) leaves WSAGetLastError as it was.
+ *
+ * recv, recvfrom, send, sendto and accept are macros for wsevent's calls of
+ * the same name, which re-enable network events as Windows' calls do: a
+ * socket selected through WSAEventSelect has FD_READ, FD_WRITE and
+ * FD_ACCEPT re-enabled by those calls only, exactly as on Windows.  So
+ * read such a socket with recv, not read(2).  A failed call's Winsock
+ * error is WSAGetLastError(), mapped from errno.
  *
  * Differences: SOCKET is a Linux descriptor (an int); WSAEVENT is a
  * pointer-sized wrapper of a wsevent handle; iErrorCode values are the
- * WSAE* codes mapped from Linux errno values; README.md lists the rest.
+ * WSAE* codes mapped from Linux errno values; FIONBIO and FIONREAD have
+ * Linux's values; README.md lists the rest.
  */
 #ifndef WSEVENT_WINSOCK2_H
 #define WSEVENT_WINSOCK2_H
@@ -23,8 +34,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <sys/ioctl.h> /* FIONBIO, FIONREAD */
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
+
+#include "../wsevent.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,10 +63,21 @@ typedef DWORD *LPDWORD;
 #define LOBYTE(w) ((BYTE)((w) & 0xff))
 #define HIBYTE(w) ((BYTE)(((w) >> 8) & 0xff))
 
+#ifndef __USE_MISC /* glibc has them in <sys/types.h> by default */
+typedef unsigned char u_char;
+typedef unsigned short u_short;
+typedef unsigned int u_int;
+typedef unsigned long u_long;
+#endif
+
 typedef int SOCKET;
 #define INVALID_SOCKET (-1)
 #define SOCKET_ERROR (-1)
-#define closesocket(s) close(s)
+
+/* shutdown()'s how, with the values of Linux's SHUT_RD, SHUT_WR, SHUT_RDWR. */
+#define SD_RECEIVE 0
+#define SD_SEND 1
+#define SD_BOTH 2
 
 typedef struct wsevent_winsock_event *WSAEVENT;
 typedef WSAEVENT *LPWSAEVENT;
@@ -175,6 +201,30 @@ WSEVENT_EXTERN int WSAEventSelect(SOCKET s, WSAEVENT hEventObject,
                                   long lNetworkEvents);
 WSEVENT_EXTERN int WSAEnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
                                         LPWSANETWORKEVENTS lpNetworkEvents);
+
+/* closesocket: cancels the socket's selection, then closes it. */
+WSEVENT_EXTERN int closesocket(SOCKET s);
+/* ioctlsocket: FIONBIO (clearing it while WSAEventSelect is in force fails
+ * with WSAEINVAL, as on Windows) and FIONREAD. */
+WSEVENT_EXTERN int ioctlsocket(SOCKET s, long cmd, u_long *argp);
+
+/* The calls that re-enable network events (see the top of this file).
+ * Windows passes lengths as int: the casts accept an int* where Linux
+ * wants a socklen_t*. */
+#define recv(s, buf, len, flags) wsevent_recv((s), (buf), (len), (flags))
+#define recvfrom(s, buf, len, flags, from, fromlen)                           \
+  wsevent_recvfrom((s), (buf), (len), (flags), (from), (socklen_t *)(fromlen))
+#define send(s, buf, len, flags) wsevent_send((s), (buf), (len), (flags))
+#define sendto(s, buf, len, flags, to, tolen)                                 \
+  wsevent_sendto((s), (buf), (len), (flags), (to), (socklen_t)(tolen))
+#define accept(s, addr, addrlen)                                              \
+  wsevent_accept((s), (addr), (socklen_t *)(addrlen))
+#define getsockname(s, addr, addrlen)                                         \
+  getsockname((s), (addr), (socklen_t *)(addrlen))
+#define getpeername(s, addr, addrlen)                                         \
+  getpeername((s), (addr), (socklen_t *)(addrlen))
+#define getsockopt(s, level, name, value, len)                                \
+  getsockopt((s), (level), (name), (value), (socklen_t *)(len))
 
 #ifdef __cplusplus
 }

@@ -207,7 +207,11 @@ int wsevent_get_flags(wsevent_t h, unsigned *flags) {
   if (!load_state(h, &ev, &s))
     return WSEVENT_EINVAL_HANDLE;
   *flags = ((s & WSE_MANUAL) ? 0 : WSEVENT_AUTO_RESET) |
-           ((s & WSE_HAS_FD) ? WSEVENT_HAS_DESCRIPTOR : 0);
+           ((s & WSE_HAS_FD) ? WSEVENT_HAS_DESCRIPTOR : 0) |
+           (atomic_load_explicit(&ev->n_sources, memory_order_relaxed) >
+                    WSEVENT_POLLED_SOURCES_MAX
+                ? WSEVENT_SOURCES_NOT_POLLED
+                : 0);
   return WSEVENT_OK;
 }
 
@@ -274,6 +278,7 @@ void wse_event_after_fork(struct wse_slot *s) {
   struct wse_event *ev = (struct wse_event *)s;
   ev->head = ev->tail = NULL;
   ev->sources = NULL; /* the sources forget themselves (source.c) */
+  atomic_store(&ev->n_sources, 0);
   ev->watchers = 0;
   ev->pending_next = NULL;
   atomic_store(&ev->queued, 0);

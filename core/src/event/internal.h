@@ -140,6 +140,7 @@ struct wse_event {
   /* Under the dispatcher lock: */
   struct wse_entry *head, *tail; /* waiters, oldest first */
   struct wse_source *sources;    /* attached wait sources (HAS_SRC) */
+  _Atomic uint32_t n_sources;    /* how many (changed under the lock) */
   uint32_t watchers;             /* entries linked (WATCHED iff > 0) */
   int fd;                        /* the eventfd, valid while WSE_HAS_FD */
   bool fd_readable;              /* what the eventfd shows now (same) */

@@ -75,6 +75,10 @@ bool wse_pollset_build(struct wse_pollset *ps, const struct wse_waiter *w) {
   uint64_t seq = ++build_seq;
   ps->gen = atomic_load(&wse_sources_gen);
   for (size_t i = 0; i < w->count; i++) {
+    /* Too many to poll at each wake-up: leave them to their providers. */
+    if (atomic_load_explicit(&w->entries[i].event->n_sources,
+                             memory_order_relaxed) > WSEVENT_POLLED_SOURCES_MAX)
+      continue;
     for (struct wse_source *src = w->entries[i].event->sources; src != NULL;
          src = src->next) {
       if (src->mark == seq)

@@ -85,6 +85,7 @@ int wse_source_attach(wsevent_t event, const struct wsevent_source_ops *ops,
   src->event = ev;
   src->next = ev->sources;
   ev->sources = src;
+  atomic_fetch_add_explicit(&ev->n_sources, 1, memory_order_relaxed);
   atomic_store_explicit(&slot->state, (uint64_t)gen << 32,
                         memory_order_release);
   poke_pollers(ev);
@@ -119,6 +120,7 @@ static void unlink_source(struct wse_source *src) {
   *p = src->next;
   src->next = NULL;
   src->event = NULL;
+  atomic_fetch_sub_explicit(&ev->n_sources, 1, memory_order_relaxed);
   atomic_fetch_or(&src->slot.state, WSE_CLOSED);
   if (ev->sources == NULL)
     atomic_fetch_and(&ev->slot.state, ~(uint64_t)WSE_HAS_SRC);

@@ -335,10 +335,14 @@ int wse_served_update(struct wse_served *sv) {
 void wse_served_changed(struct wse_served *sv) {
   pthread_mutex_lock(&wse_reactor_mutex);
   if (up()->xSourceWatchers(sv->source) > 0) {
-    unlist(sv);        /* a waiter is (back) on it */
+    /* A waiter is (back) on it.  If it was on its way back, it stays in
+     * the list: take_back() drops it unless the waiter has gone again, so
+     * a loop that waits once per message costs no system call here. */
     arm(sv, false);
-  } else if (sv->armed || sv->handing_back) {
-    /* Served already, or on its way back. */
+  } else if (sv->armed) {
+    /* Served already. */
+  } else if (sv->handing_back) {
+    sv->back_at = up()->xNow() + GRACE_NS; /* the reactor wakes before */
   } else {
     /* Take it back after the grace period, unless a waiter returns. */
     sv->back_at = up()->xNow() + GRACE_NS;
@@ -370,11 +374,12 @@ static int take_back(void) {
   struct wse_served **p = &handing_back;
   while (*p != NULL) {
     struct wse_served *sv = *p;
-    if (sv->back_at <= now) {
+    bool watched = up()->xSourceWatchers(sv->source) > 0;
+    if (watched || sv->back_at <= now) {
       *p = sv->next_back;
       sv->handing_back = false;
       /* A failure to re-arm leaves it to its waiters' next polls. */
-      arm(sv, up()->xSourceWatchers(sv->source) == 0);
+      arm(sv, !watched);
     } else {
       if (sv->back_at < next)
         next = sv->back_at;

@@ -144,9 +144,14 @@ static short wanted(const struct sock *s) {
   if (!s->connected) {
     struct tcp_info info;
     /* Connecting: its completion or failure.  Never poll an unconnected
-     * socket: Linux says POLLOUT|POLLHUP for it at once. */
-    bool connecting = tcp_info(s->fd, &info) && info.tcpi_state == STATE_SYN_SENT;
-    return connecting && !(s->fired & BIT(CONNECT)) ? POLLOUT : 0;
+     * socket: Linux says POLLOUT|POLLHUP for it at once.  But a connect
+     * that failed in the call itself (Linux refuses a loopback connect at
+     * once, where Windows says WSAEWOULDBLOCK and reports FD_CONNECT) has
+     * sent a segment: poll it, so that look() records the failure. */
+    if ((s->fired & BIT(CONNECT)) || !tcp_info(s->fd, &info))
+      return 0;
+    bool failed = info.tcpi_state == STATE_CLOSE && info.tcpi_segs_out > 0;
+    return info.tcpi_state == STATE_SYN_SENT || failed ? POLLOUT : 0;
   }
   short ev = 0;
   /* FD_READ, and the close, seen as POLLIN with nothing to read (Wine
@@ -491,9 +496,11 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
   if (s != NULL) {
     reenable_unseen(s);
     unsigned flags = 0;
-    /* A descriptor poller may never wait: look now, miss nothing. */
+    /* A descriptor poller may never wait, and waiters do not poll the
+     * sources of a crowded event (so never call waiting()): look now,
+     * miss nothing. */
     if (s->recheck && up()->xGetFlags(s->event, &flags) == WSEVENT_OK &&
-        (flags & WSEVENT_HAS_DESCRIPTOR)) {
+        (flags & (WSEVENT_HAS_DESCRIPTOR | WSEVENT_SOURCES_NOT_POLLED))) {
       s->recheck = false;
       look(s, AT_ENUM);
     }
@@ -507,8 +514,11 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
 /* ---- the socket calls the library sees ---- */
 
 /* After a call on fd: re-enable `bits` as Winsock's call would, and look
- * again (data left after a recv is recorded again at once). */
-static void reenable(int fd, long bits, bool would_block) {
+ * again (data left after a recv is recorded again at once) unless the
+ * call showed there is nothing to find. */
+enum left { MAYBE_LEFT, STREAM_DRAINED, NOTHING_LEFT };
+
+static void reenable(int fd, long bits, bool would_block, enum left left) {
   pthread_mutex_lock(&wse_reactor_mutex);
   struct sock *s = sock_of(fd);
   if (s != NULL) {
@@ -521,7 +531,8 @@ static void reenable(int fd, long bits, bool would_block) {
       bits &= ~BIT(WRITE);
     }
     s->reported &= ~bits;
-    look(s, ON_CALL);
+    if (left == MAYBE_LEFT || (left == STREAM_DRAINED && s->type != SOCK_STREAM))
+      look(s, ON_CALL);
     if (s->active)
       sync_polled(s);
   }
@@ -533,10 +544,22 @@ static bool would_block(ssize_t n) {
 }
 
 ssize_t wsevent_recvmsg(int fd, struct msghdr *msg, int flags) {
+  size_t want = 0;
+  for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
+    want += msg->msg_iov[i].iov_len;
   ssize_t n = recvmsg(fd, msg, flags);
   if (!(flags & MSG_PEEK)) {
     int err = errno;
-    reenable(fd, (flags & MSG_OOB) ? BIT(OOB) : BIT(READ), false);
+    /* A stream read that did not fill the buffer took all there was (new
+     * data is caught by the poll, FD_READ being enabled again); nor does
+     * one that would block leave anything.  So no look, no system call:
+     * the common case of an echo loop. */
+    enum left left = MAYBE_LEFT;
+    if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
+      left = NOTHING_LEFT;
+    else if (n > 0 && (size_t)n < want && !(flags & MSG_OOB))
+      left = STREAM_DRAINED;
+    reenable(fd, (flags & MSG_OOB) ? BIT(OOB) : BIT(READ), false, left);
     errno = err;
   }
   return n;
@@ -560,7 +583,9 @@ ssize_t wsevent_recvfrom(int fd, void *buf, size_t len, int flags,
 ssize_t wsevent_sendmsg(int fd, const struct msghdr *msg, int flags) {
   ssize_t n = sendmsg(fd, msg, flags | MSG_NOSIGNAL);
   int err = errno;
-  reenable(fd, BIT(WRITE), would_block(n));
+  /* Nothing to look at: a send that blocked waits for room (polled), one
+   * that did not re-enables nothing. */
+  reenable(fd, BIT(WRITE), would_block(n), NOTHING_LEFT);
   errno = err;
   return n;
 }
@@ -592,7 +617,7 @@ int wsevent_accept(int fd, struct sockaddr *addr, socklen_t *addrlen) {
       select_locked(c, &st, s->event, s->mask, flags);
   }
   wse_reactor_unlock();
-  reenable(fd, BIT(ACCEPT), false);
+  reenable(fd, BIT(ACCEPT), false, MAYBE_LEFT);
   errno = err;
   return c;
 }
@@ -604,6 +629,24 @@ int wsevent_socket_closing(int fd) {
     drop(s, true);
   wse_reactor_unlock();
   return s != NULL ? WSEVENT_OK : WSEVENT_ENOTSOCK;
+}
+
+int wsevent_socket_selection(int fd, wsevent_t *event, long *mask) {
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+    return WSEVENT_ENOTSOCK;
+  if (event == NULL || mask == NULL)
+    return WSEVENT_EINVAL;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct sock *s = sock_of(fd);
+  if (s != NULL && !same_file(s)) {
+    drop(s, false);
+    s = NULL;
+  }
+  *event = s != NULL ? s->event : 0;
+  *mask = s != NULL ? s->mask : 0;
+  wse_reactor_unlock();
+  return WSEVENT_OK;
 }
 
 void wse_select_forget(void) {

@@ -2,13 +2,16 @@
  * winsock.c: the Winsock event API (wsevent/winsock2.h) over the core.
  *
  * Each call returns what Windows documents for it and sets the calling
- * thread's last error the same way.  Calls made before WSAStartup fail with
- * WSANOTINITIALISED, as they do on Windows.
+ * thread's last error the same way; a call that succeeds leaves it as it
+ * was (it keeps errno, which the last error follows).  Calls made before
+ * WSAStartup fail with WSANOTINITIALISED, as they do on Windows.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "wsevent.h"
 #include "wsevent/winsock2.h"
@@ -104,6 +107,7 @@ static int event_error(int code) {
 
 WSAEVENT WSACreateEvent(void) {
   wsevent_t h;
+  int saved = errno;
   if (!started())
     return WSA_INVALID_EVENT;
   int r = wsevent_create(&h, 0); /* manual-reset, unsignaled */
@@ -111,10 +115,12 @@ WSAEVENT WSACreateEvent(void) {
     fail(event_error(r));
     return WSA_INVALID_EVENT;
   }
+  errno = saved;
   return (WSAEVENT)(uintptr_t)h;
 }
 
 static BOOL event_call(int (*fn)(wsevent_t), WSAEVENT e) {
+  int saved = errno;
   if (!started())
     return FALSE;
   int r = fn(handle_of(e));
@@ -122,6 +128,7 @@ static BOOL event_call(int (*fn)(wsevent_t), WSAEVENT e) {
     fail(event_error(r));
     return FALSE;
   }
+  errno = saved;
   return TRUE;
 }
 
@@ -133,6 +140,7 @@ DWORD WSAWaitForMultipleEvents(DWORD count, const WSAEVENT *events,
                                BOOL wait_all, DWORD timeout, BOOL alertable) {
   wsevent_t handles[WSA_MAXIMUM_WAIT_EVENTS];
   size_t index = 0;
+  int saved = errno;
   if (!started())
     return WSA_WAIT_FAILED;
   if (count == 0 || count > WSA_MAXIMUM_WAIT_EVENTS || events == NULL) {
@@ -147,6 +155,8 @@ DWORD WSAWaitForMultipleEvents(DWORD count, const WSAEVENT *events,
                                 timeout, &index);
   if (r < 0)
     fail(event_error(r));
+  else
+    errno = saved; /* a timeout is no error either */
   /* WSA_WAIT_* have the values of Win32's WAIT_*. */
   return wsevent_win32_result(r, index);
 }
@@ -189,15 +199,29 @@ static int wsa_from_errno(int e) {
   }
 }
 
+static bool is_socket(SOCKET s) {
+  struct stat st;
+  return s >= 0 && fstat(s, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 int WSAEventSelect(SOCKET s, WSAEVENT e, long mask) {
+  int saved = errno;
   if (!started())
     return SOCKET_ERROR;
-  int r = wsevent_event_select(s, handle_of(e), mask);
-  if (r == WSEVENT_OK)
+  if (!is_socket(s)) {
+    fail(WSAENOTSOCK); /* checked first, as Windows does */
+    return SOCKET_ERROR;
+  }
+  /* recv, send and accept are wsevent's calls here (winsock2.h): they
+   * re-enable the bits, exactly as on Windows. */
+  int r = wsevent_event_select_ex(s, handle_of(e), mask,
+                                  WSEVENT_SELECT_CALLS_SEEN);
+  if (r == WSEVENT_OK) {
+    errno = saved;
     return 0;
-  /* Windows documents WSAENOTSOCK for a descriptor that is not a socket
-   * and WSAEINVAL for any invalid parameter (here: the event, unknown
-   * bits, and the bits Linux cannot provide). */
+  }
+  /* Windows documents WSAEINVAL for any invalid parameter (here: the
+   * event, unknown bits, and the bits Linux cannot provide). */
   fail(r == WSEVENT_ENOTSOCK ? WSAENOTSOCK
        : r == WSEVENT_ENOMEM ? WSAENOBUFS
        : r == WSEVENT_ENFILE ? WSAEMFILE
@@ -207,8 +231,13 @@ int WSAEventSelect(SOCKET s, WSAEVENT e, long mask) {
 
 int WSAEnumNetworkEvents(SOCKET s, WSAEVENT e, LPWSANETWORKEVENTS out) {
   struct wsevent_network_events ne;
+  int saved = errno;
   if (!started())
     return SOCKET_ERROR;
+  if (!is_socket(s)) {
+    fail(WSAENOTSOCK); /* even with a NULL out, as Windows */
+    return SOCKET_ERROR;
+  }
   if (out == NULL) {
     fail(WSAEFAULT);
     return SOCKET_ERROR;
@@ -221,5 +250,69 @@ int WSAEnumNetworkEvents(SOCKET s, WSAEVENT e, LPWSANETWORKEVENTS out) {
   out->lNetworkEvents = ne.network_events;
   for (int i = 0; i < FD_MAX_EVENTS; i++)
     out->iErrorCode[i] = wsa_from_errno(ne.error_code[i]);
+  errno = saved;
+  return 0;
+}
+
+int closesocket(SOCKET s) {
+  int saved = errno;
+  if (!started())
+    return SOCKET_ERROR;
+  if (!is_socket(s)) {
+    fail(WSAENOTSOCK);
+    return SOCKET_ERROR;
+  }
+  wsevent_socket_closing(s);
+  /* Linux closes the descriptor even when close() reports an error (EINTR,
+   * or a deferred write error): the socket is gone, as on Windows. */
+  close(s);
+  errno = saved;
+  return 0;
+}
+
+int ioctlsocket(SOCKET s, long cmd, u_long *argp) {
+  int saved = errno;
+  if (!started())
+    return SOCKET_ERROR;
+  if (!is_socket(s)) {
+    fail(WSAENOTSOCK);
+    return SOCKET_ERROR;
+  }
+  if (argp == NULL) {
+    fail(WSAEFAULT);
+    return SOCKET_ERROR;
+  }
+  if (cmd == (long)FIONBIO) {
+    wsevent_t ev;
+    long mask;
+    int fl = fcntl(s, F_GETFL);
+    /* "WSAEINVAL: ... the socket is in non-blocking mode because of
+     * WSAEventSelect" when asked to leave it. */
+    if (*argp == 0 && wsevent_socket_selection(s, &ev, &mask) == WSEVENT_OK &&
+        mask != 0) {
+      fail(WSAEINVAL);
+      return SOCKET_ERROR;
+    }
+    if (fl < 0 ||
+        fcntl(s, F_SETFL, *argp ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) < 0) {
+      WSASetLastError(wsa_from_errno(errno));
+      return SOCKET_ERROR;
+    }
+  } else if (cmd == (long)FIONREAD) {
+    int n;
+    if (ioctl(s, FIONREAD, &n) < 0) {
+      /* A listening socket: Windows answers 0, Linux EINVAL. */
+      if (errno != EINVAL) {
+        WSASetLastError(wsa_from_errno(errno));
+        return SOCKET_ERROR;
+      }
+      n = 0;
+    }
+    *argp = (u_long)n;
+  } else {
+    fail(WSAEINVAL); /* "cmd is not a valid command" */
+    return SOCKET_ERROR;
+  }
+  errno = saved;
   return 0;
 }
