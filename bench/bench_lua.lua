@@ -2,7 +2,119 @@
 -- Contenders run interleaved round by round; a ratio is the median of the
 -- per-round ratios.
 local wsevent = require "wsevent"
+local socket = require "socket"
+
+-- ---- a loopback echo server: event_select against socket.select ---------
+-- Each server runs in its own process (this file with --serve KIND); one
+-- client drives ten connections (64-byte round trips) with socket.select,
+-- the same for both, and counts round trips per second.
+
+local function serve_select(l)
+  l:settimeout(0)
+  local recvt = {l}
+  while true do
+    local ready = socket.select(recvt, nil)
+    for _, sock in ipairs(ready) do
+      if sock == l then
+        local c = l:accept()
+        if c then c:settimeout(0); recvt[#recvt + 1] = c end
+      else
+        local data, err, partial = sock:receive(65536)
+        data = data or partial
+        if data and #data > 0 then sock:send(data) end
+        if err == "closed" then
+          for i, s in ipairs(recvt) do
+            if s == sock then table.remove(recvt, i); break end
+          end
+          sock:close()
+        end
+      end
+    end
+  end
+end
+
+local function serve_wsevent(l)
+  -- The Winsock shape: an event per socket, wait_any, enumerate.
+  local socks, events = {l}, {wsevent.event()}
+  wsevent.event_select(l, events[1], wsevent.FD_ACCEPT)
+  while true do
+    local first = assert(wsevent.wait_any(events))
+    local i = first
+    while i <= #events do
+      local sock, ev = socks[i], events[i]
+      if ev:is_set() then
+        local ne = assert(wsevent.enum_network_events(sock, ev))
+        if ne.accept then
+          local c = wsevent.accept(sock)
+          if c then
+            local cev = wsevent.event()
+            wsevent.event_select(c, cev, wsevent.FD_READ | wsevent.FD_CLOSE)
+            socks[#socks + 1], events[#events + 1] = c, cev
+          end
+        elseif ne.read or ne.close then
+          local data = wsevent.recv(sock, 65536)
+          if data and #data > 0 then wsevent.send(sock, data) end
+          if ne.close then
+            table.remove(socks, i); table.remove(events, i)
+            ev:close(); sock:close()
+            i = i - 1
+          end
+        end
+      end
+      i = i + 1
+    end
+  end
+end
+
+if arg[1] == "--serve" then
+  local l = assert(socket.bind("127.0.0.1", 0))
+  io.write("port ", select(2, l:getsockname()), "\n")
+  io.flush()
+  if arg[2] == "wsevent" then serve_wsevent(l) else serve_select(l) end
+  return
+end
+
 local h = require "benchhelper"
+
+local function echo_client(port, seconds)
+  local conns, got, msg = {}, {}, string.rep("x", 64)
+  for i = 1, 10 do
+    local c = assert(socket.connect("127.0.0.1", port))
+    c:setoption("tcp-nodelay", true)
+    c:settimeout(0)
+    conns[i], got[c] = c, 0
+  end
+  for _, c in ipairs(conns) do c:send(msg) end
+  local trips, t0 = 0, h.now()
+  local now = t0
+  while now - t0 < seconds do
+    local ready = socket.select(conns, nil, 1)
+    for _, c in ipairs(ready) do
+      local data, _, partial = c:receive(65536)
+      got[c] = got[c] + #(data or partial)
+      while got[c] >= 64 do
+        got[c] = got[c] - 64
+        trips = trips + 1
+        c:send(msg)
+      end
+    end
+    now = h.now()
+  end
+  for _, c in ipairs(conns) do c:close() end
+  return trips / (now - t0)
+end
+
+local function start_server(kind)
+  local lua = arg[-1] or "lua5.4"
+  local p = assert(io.popen(lua .. " " .. arg[0] .. " --serve " .. kind ..
+                            " & echo pid $!"))
+  local port, pid
+  for _ = 1, 2 do -- in either order
+    local what, n = p:read("l"):match("(%a+) (%d+)")
+    if what == "port" then port = tonumber(n) else pid = tonumber(n) end
+  end
+  return p, port, pid
+end
 
 local ROUNDS, TRIPS, CALLS = 11, 2000, 2000000
 
@@ -77,3 +189,25 @@ row("ev:set() per call", median(set_ns), "ns")
 row("ev:is_set() per call", median(is_set_ns), "ns")
 row("empty C function per call", median(noop_ns), "ns")
 row("ev:set() / empty C function", median(set_ratio), "x")
+
+-- The echo servers, interleaved.
+local servers, rates = {}, {wsevent = {}, select = {}}
+for _, kind in ipairs{"wsevent", "select"} do
+  local p, port, pid = start_server(kind)
+  servers[kind] = {p = p, port = port, pid = pid}
+end
+local echo_ratio = {}
+for r = 1, 7 do
+  for _, kind in ipairs{"wsevent", "select"} do
+    rates[kind][r] = echo_client(servers[kind].port, 0.5)
+  end
+  echo_ratio[r] = rates.wsevent[r] / rates.select[r]
+end
+for _, sv in pairs(servers) do
+  os.execute("kill " .. sv.pid)
+  sv.p:close()
+end
+row("echo server, event_select (round trips/s)", median(rates.wsevent), "/s")
+row("echo server, socket.select (round trips/s)", median(rates.select), "/s")
+local em = median(echo_ratio)
+row("echo server, event_select / socket.select", em, "x", ">= 1x", em >= 1)

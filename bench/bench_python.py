@@ -5,7 +5,11 @@ the per-round ratios (wake latency on shared virtual machines swings by an
 order of magnitude between runs).
 """
 import os
+import selectors
+import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import timeit
@@ -126,5 +130,138 @@ def main():
     row("clear() speed-up over threading", ratios["clear"], "x")
 
 
+# ---- a loopback echo server: event_select against selectors ---------------
+#
+# Each server runs in its own process; one client process drives ten
+# connections (64-byte round trips) with selectors, the same for both, and
+# counts round trips per second.
+
+ECHO_CLIENTS = 10
+ECHO_SECONDS = 0.5
+
+
+def serve_selectors(listener):
+    sel = selectors.DefaultSelector()
+    listener.setblocking(False)
+    sel.register(listener, selectors.EVENT_READ)
+    while True:
+        for key, _ in sel.select():
+            sock = key.fileobj
+            if sock is listener:
+                conn, _ = listener.accept()
+                conn.setblocking(False)
+                sel.register(conn, selectors.EVENT_READ)
+                continue
+            try:
+                data = sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:  # reset by a client that left
+                data = b""
+            if not data:
+                sel.unregister(sock)
+                sock.close()
+            else:
+                sock.sendall(data)  # 64 bytes: the buffer always has room
+
+
+def serve_wsevent(listener):
+    """The Winsock shape: an event per socket, wait_any, enumerate."""
+    FD = wsevent.FD
+    socks, events = [listener], [wsevent.Event()]
+    wsevent.event_select(listener, events[0], FD.ACCEPT)
+    while True:
+        first = wsevent.wait_any(events)
+        for i in range(first, len(events)):
+            if i >= len(events) or not events[i].is_set():
+                continue
+            sock, ev = socks[i], events[i]
+            ne = wsevent.enum_network_events(sock, ev)
+            if ne.accept:
+                conn, _ = wsevent.accept(sock)
+                cev = wsevent.Event()
+                wsevent.event_select(conn, cev, FD.READ | FD.CLOSE)
+                socks.append(conn)
+                events.append(cev)
+                continue
+            if ne.read:
+                try:
+                    data = wsevent.recv(sock, 65536)
+                except BlockingIOError:
+                    data = None
+                except OSError:  # reset: FD_CLOSE follows
+                    data = None
+                if data:
+                    wsevent.send(sock, data)
+            if ne.close:
+                del socks[i], events[i]
+                ev.close()
+                sock.close()
+
+
+def echo_client(port):
+    """Round trips per second over ECHO_CLIENTS connections."""
+    sel = selectors.DefaultSelector()
+    msg = b"x" * 64
+    conns = []
+    for _ in range(ECHO_CLIENTS):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.setblocking(False)
+        sel.register(c, selectors.EVENT_READ, [0])
+        conns.append(c)
+    for c in conns:
+        c.send(msg)
+    trips = 0
+    t0 = time.perf_counter()
+    end = t0 + ECHO_SECONDS
+    while True:
+        for key, _ in sel.select():
+            got = key.data
+            got[0] += len(key.fileobj.recv(65536))
+            if got[0] >= 64:
+                got[0] -= 64
+                trips += 1
+                key.fileobj.send(msg)
+        now = time.perf_counter()
+        if now >= end:
+            break
+    for c in conns:
+        c.close()
+    return trips / (now - t0)
+
+
+def start_server(kind):
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind],
+                            stdout=subprocess.PIPE, text=True)
+    return proc, int(proc.stdout.readline())
+
+
+def echo_bench():
+    kinds = ["wsevent", "selectors"]
+    servers = {k: start_server(k) for k in kinds}
+    rate = {k: [] for k in kinds}
+    try:
+        for _ in range(7):
+            for k in kinds:
+                rate[k].append(echo_client(servers[k][1]))
+    finally:
+        for proc, _ in servers.values():
+            proc.kill()
+            proc.wait()
+    ratio = statistics.median(w / s for w, s in zip(rate["wsevent"], rate["selectors"]))
+    row("echo server, event_select (round trips/s)", statistics.median(rate["wsevent"]), "/s")
+    row("echo server, selectors (round trips/s)", statistics.median(rate["selectors"]), "/s")
+    row("echo server, event_select / selectors", ratio, "x", ">= 1x", ratio >= 1)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve"]:
+        l = socket.socket()
+        l.bind(("127.0.0.1", 0))
+        l.listen(64)
+        print(l.getsockname()[1], flush=True)
+        {"wsevent": serve_wsevent, "selectors": serve_selectors}[sys.argv[2]](l)
+    else:
+        main()
+        echo_bench()

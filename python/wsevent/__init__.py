@@ -125,15 +125,40 @@ FD_READ, FD_WRITE, FD_OOB, FD_ACCEPT, FD_CONNECT, FD_CLOSE = (
 __all__ += ["FD_READ", "FD_WRITE", "FD_OOB", "FD_ACCEPT", "FD_CONNECT", "FD_CLOSE"]
 
 
+# Every mask as an FD value, made once: FD(bits) costs microseconds, and a
+# server enumerates once per message.
+_FD_OF = tuple(FD(bits) for bits in range(1 << 10))
+_FD_BITS = tuple(FD(1 << i) for i in range(10))
+
+
 class NetworkEvents:
     """What enum_network_events found: ``events`` (FD flags) and ``errors``
-    (FD bit -> errno value, 0 for success) for the bits that occurred."""
+    (FD bit -> errno value, 0 for success) for the bits that occurred; and,
+    as in Lua, a boolean per bit (``read``, ``write``, ``oob``, ``accept``,
+    ``connect``, ``close``), cheaper to test than FD flags."""
 
-    __slots__ = ("events", "errors")
+    __slots__ = ("events", "_errors", "_codes", "_bits")
 
-    def __init__(self, events, errors):
+    def __init__(self, events, errors, codes=None):
         self.events = events
-        self.errors = errors
+        self._bits = int(events)
+        self._errors = errors
+        self._codes = codes
+
+    read = property(lambda self: self._bits & 1 != 0)
+    write = property(lambda self: self._bits & 2 != 0)
+    oob = property(lambda self: self._bits & 4 != 0)
+    accept = property(lambda self: self._bits & 8 != 0)
+    connect = property(lambda self: self._bits & 16 != 0)
+    close = property(lambda self: self._bits & 32 != 0)
+
+    @property
+    def errors(self):
+        if self._errors is None:  # made when first asked for
+            bits, codes = int(self.events), self._codes
+            self._errors = {_FD_BITS[i]: codes[i] for i in range(len(codes))
+                            if bits & (1 << i)}
+        return self._errors
 
     def __repr__(self):
         return f"NetworkEvents(events={self.events!r}, errors={self.errors!r})"
@@ -156,9 +181,7 @@ def enum_network_events(sock, event=None):
     since the last call, clear the record and reset ``event`` (if given), in
     one atomic step."""
     bits, codes = _wsevent._enum_network_events(sock, event)
-    events = FD(bits)
-    errors = {FD(1 << i): codes[i] for i in range(len(codes)) if bits & (1 << i)}
-    return NetworkEvents(events, errors)
+    return NetworkEvents(_FD_OF[bits], None, codes)
 
 
 # ---- the socket calls that re-enable network events -------------------------
@@ -170,30 +193,9 @@ def enum_network_events(sock, event=None):
 # listener's selection on to the new socket, as Winsock copies it.
 
 
-def recv(sock, bufsize, flags=0):
-    """socket.recv through wsevent: at most ``bufsize`` bytes (b"" at the
-    end of the stream); BlockingIOError when none are there yet."""
-    if not isinstance(bufsize, int) or isinstance(bufsize, bool):
-        raise TypeError(f"bufsize must be an int, not {type(bufsize).__name__}")
-    if bufsize < 0:
-        raise ValueError("negative buffersize in recv")
-    buf = bytearray(bufsize)
-    n = _wsevent._recv_into(sock, buf, bufsize, flags) if bufsize else 0
-    del buf[n:]
-    return bytes(buf)
-
-
-def recv_into(sock, buffer, nbytes=0, flags=0):
-    """socket.recv_into through wsevent: the number of bytes received into
-    ``buffer`` (nbytes 0: up to its size)."""
-    return _wsevent._recv_into(sock, buffer, nbytes, flags)
-
-
-def send(sock, data, flags=0):
-    """socket.send through wsevent: the number of bytes sent (never raises
-    SIGPIPE); BlockingIOError when the buffer is full, after which FD_WRITE
-    is recorded once there is room."""
-    return _wsevent._send(sock, data, flags)
+recv = _wsevent.recv
+recv_into = _wsevent.recv_into
+send = _wsevent.send
 
 
 def accept(sock):

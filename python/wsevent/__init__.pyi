@@ -88,6 +88,12 @@ FD_CLOSE: FD
 class NetworkEvents:
     events: FD
     errors: Dict[FD, int]
+    read: bool
+    write: bool
+    oob: bool
+    accept: bool
+    connect: bool
+    close: bool
 
 def event_select(sock: Union[socket.socket, int], event: Optional[Event], mask: int) -> None: ...
 def enum_network_events(sock: Union[socket.socket, int], event: Optional[Event] = ...) -> NetworkEvents: ...

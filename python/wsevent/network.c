@@ -106,23 +106,70 @@ static int socket_flags(PyObject *obj, int *flags) {
   return 0;
 }
 
-/* _recv_into(sock, buffer, nbytes, flags): bytes received into a writable
- * buffer (nbytes 0: all of it), through wsevent_recv.  OSError (such as
- * BlockingIOError) as socket.recv_into raises it. */
+static int check_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t min,
+                       Py_ssize_t max) {
+  if (nargs >= min && nargs <= max)
+    return 1;
+  PyErr_Format(PyExc_TypeError, "%s() takes from %zd to %zd positional "
+               "arguments but %zd were given", name, min, max, nargs);
+  return 0;
+}
+
+/* An int argument, with socket.recv's messages. */
+static int int_arg(PyObject *obj, const char *what, Py_ssize_t *out) {
+  if (!PyLong_Check(obj)) {
+    PyErr_Format(PyExc_TypeError, "%s must be an int, not %.100s", what,
+                 Py_TYPE(obj)->tp_name);
+    return -1;
+  }
+  *out = PyLong_AsSsize_t(obj);
+  return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* recv(sock, bufsize, flags=0): socket.recv through wsevent_recv. */
+static PyObject *mod_recv(PyObject *module, PyObject *const *args,
+                          Py_ssize_t nargs) {
+  Py_ssize_t size;
+  int flags = 0;
+  (void)module;
+  if (!check_nargs("recv", nargs, 2, 3))
+    return NULL;
+  int fd = PyObject_AsFileDescriptor(args[0]);
+  if (fd < 0 || int_arg(args[1], "bufsize", &size) < 0 ||
+      (nargs > 2 && socket_flags(args[2], &flags) < 0))
+    return NULL;
+  if (size < 0) {
+    PyErr_SetString(PyExc_ValueError, "negative buffersize in recv");
+    return NULL;
+  }
+  PyObject *bytes = PyBytes_FromStringAndSize(NULL, size);
+  if (bytes == NULL || size == 0)
+    return bytes;
+  ssize_t n;
+  Py_BEGIN_ALLOW_THREADS
+  n = wsevent_recv(fd, PyBytes_AS_STRING(bytes), (size_t)size, flags);
+  Py_END_ALLOW_THREADS
+  if (n < 0) {
+    Py_DECREF(bytes);
+    return PyErr_SetFromErrno(PyExc_OSError);
+  }
+  if (n != size && _PyBytes_Resize(&bytes, n) < 0)
+    return NULL;
+  return bytes;
+}
+
+/* recv_into(sock, buffer, nbytes=0, flags=0): socket.recv_into. */
 static PyObject *mod_recv_into(PyObject *module, PyObject *const *args,
                                Py_ssize_t nargs) {
   Py_buffer view;
-  int flags;
+  Py_ssize_t nbytes = 0;
+  int flags = 0;
   (void)module;
-  if (nargs != 4) {
-    PyErr_SetString(PyExc_TypeError, "_recv_into takes 4 arguments");
+  if (!check_nargs("recv_into", nargs, 2, 4))
     return NULL;
-  }
   int fd = PyObject_AsFileDescriptor(args[0]);
-  if (fd < 0)
-    return NULL;
-  Py_ssize_t nbytes = PyLong_AsSsize_t(args[2]);
-  if ((nbytes == -1 && PyErr_Occurred()) || socket_flags(args[3], &flags) < 0)
+  if (fd < 0 || (nargs > 2 && int_arg(args[2], "nbytes", &nbytes) < 0) ||
+      (nargs > 3 && socket_flags(args[3], &flags) < 0))
     return NULL;
   if (PyObject_GetBuffer(args[1], &view, PyBUF_WRITABLE) < 0) {
     if (PyErr_ExceptionMatches(PyExc_BufferError)) {
@@ -150,19 +197,17 @@ static PyObject *mod_recv_into(PyObject *module, PyObject *const *args,
   return PyLong_FromSsize_t(n);
 }
 
-/* _send(sock, data, flags): bytes sent, through wsevent_send (which never
+/* send(sock, data, flags=0): socket.send through wsevent_send (which never
  * raises SIGPIPE: a closed peer is an EPIPE error). */
 static PyObject *mod_send(PyObject *module, PyObject *const *args,
                           Py_ssize_t nargs) {
   Py_buffer view;
-  int flags;
+  int flags = 0;
   (void)module;
-  if (nargs != 3) {
-    PyErr_SetString(PyExc_TypeError, "_send takes 3 arguments");
+  if (!check_nargs("send", nargs, 2, 3))
     return NULL;
-  }
   int fd = PyObject_AsFileDescriptor(args[0]);
-  if (fd < 0 || socket_flags(args[2], &flags) < 0)
+  if (fd < 0 || (nargs > 2 && socket_flags(args[2], &flags) < 0))
     return NULL;
   if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
     return NULL;
@@ -278,10 +323,18 @@ PyMethodDef wse_py_network_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "_enum_network_events(sock, event=None)\n--\n\n(bits, errors) as "
      "WSAEnumNetworkEvents; see enum_network_events."},
-    {"_recv_into", (PyCFunction)(void (*)(void))mod_recv_into, METH_FASTCALL,
-     "_recv_into(sock, buffer, nbytes, flags, /)\n--\n\nSee recv_into."},
-    {"_send", (PyCFunction)(void (*)(void))mod_send, METH_FASTCALL,
-     "_send(sock, data, flags, /)\n--\n\nSee send."},
+    {"recv", (PyCFunction)(void (*)(void))mod_recv, METH_FASTCALL,
+     "recv(sock, bufsize, flags=0, /)\n--\n\nsocket.recv through wsevent: at "
+     "most bufsize bytes (b'' at the end of the stream), BlockingIOError when "
+     "none are there yet. Re-enables FD_READ as Winsock's recv does."},
+    {"recv_into", (PyCFunction)(void (*)(void))mod_recv_into, METH_FASTCALL,
+     "recv_into(sock, buffer, nbytes=0, flags=0, /)\n--\n\nsocket.recv_into "
+     "through wsevent: the number of bytes received into buffer (nbytes 0: "
+     "up to its size)."},
+    {"send", (PyCFunction)(void (*)(void))mod_send, METH_FASTCALL,
+     "send(sock, data, flags=0, /)\n--\n\nsocket.send through wsevent: the "
+     "number of bytes sent (never raises SIGPIPE); BlockingIOError when the "
+     "buffer is full, after which FD_WRITE is recorded once there is room."},
     {"_socket_selection", mod_socket_selection, METH_O,
      "_socket_selection(sock, /)\n--\n\n(event handle, mask) of sock's "
      "event_select."},

@@ -327,3 +327,18 @@ def test_socket_call_helpers_check_their_arguments():
         wsevent.accept(c)  # not listening
     assert info.value.errno == errno.EINVAL
     c.close()
+
+
+def test_network_events_have_a_boolean_per_bit():
+    c, s = tcp_pair()
+    ev = wsevent.Event()
+    wsevent.event_select(s, ev, FD.READ | FD.WRITE | FD.CLOSE)
+    c.send(b"x")
+    seen = FD(0)
+    while seen != FD.READ | FD.WRITE:
+        ne = next_events(s, ev)
+        seen |= ne.events
+        for name in ("read", "write", "oob", "accept", "connect", "close"):
+            assert getattr(ne, name) == (FD[name.upper()] in ne.events)
+    c.close()
+    s.close()

@@ -83,6 +83,11 @@ WSE_HIDDEN int wse_served_update(struct wse_served *sv);
 /* Takes the mutex: stand down now, or take back after the grace period;
  * for watchers_changed. */
 WSE_HIDDEN void wse_served_changed(struct wse_served *sv);
+/* Under the reactor mutex: a thread is about to poll sv's source itself
+ * (perhaps only once, a wait with no timeout left): the reactor stands
+ * down for the grace period, so that a busy loop, which polls its sockets
+ * at each wait without ever sleeping, does not also have them served. */
+WSE_HIDDEN void wse_served_touch(struct wse_served *sv);
 /* Under the mutex: out of epoll (if the descriptor is still the one that
  * was registered: deleting by number could hit another file), and the
  * registration dropped. */

@@ -332,6 +332,30 @@ int wse_served_update(struct wse_served *sv) {
   return arm(sv, up()->xSourceWatchers(sv->source) == 0);
 }
 
+/* Under the mutex: take sv back after the grace period, unless a waiter
+ * returns first; or push that moment back if it is on its way already. */
+static void hand_back(struct wse_served *sv) {
+  sv->back_at = up()->xNow() + GRACE_NS;
+  if (sv->handing_back)
+    return; /* the reactor wakes before the new moment, and looks again */
+  bool wake = handing_back == NULL;
+  sv->next_back = handing_back;
+  handing_back = sv;
+  sv->handing_back = true;
+  if (wake && running) { /* the reactor may sleep with no timeout */
+    uint64_t one = 1;
+    ssize_t n = write(stop_fd, &one, sizeof one);
+    (void)n;
+  }
+}
+
+void wse_served_touch(struct wse_served *sv) {
+  if (sv->armed)
+    arm(sv, false); /* a busy loop polls it: the reactor stands down */
+  if (!sv->armed && up()->xSourceWatchers(sv->source) == 0)
+    hand_back(sv);
+}
+
 void wse_served_changed(struct wse_served *sv) {
   pthread_mutex_lock(&wse_reactor_mutex);
   if (up()->xSourceWatchers(sv->source) > 0) {
@@ -339,22 +363,8 @@ void wse_served_changed(struct wse_served *sv) {
      * the list: take_back() drops it unless the waiter has gone again, so
      * a loop that waits once per message costs no system call here. */
     arm(sv, false);
-  } else if (sv->armed) {
-    /* Served already. */
-  } else if (sv->handing_back) {
-    sv->back_at = up()->xNow() + GRACE_NS; /* the reactor wakes before */
-  } else {
-    /* Take it back after the grace period, unless a waiter returns. */
-    sv->back_at = up()->xNow() + GRACE_NS;
-    bool wake = handing_back == NULL;
-    sv->next_back = handing_back;
-    handing_back = sv;
-    sv->handing_back = true;
-    if (wake && running) { /* the reactor may sleep with no timeout */
-      uint64_t one = 1;
-      ssize_t n = write(stop_fd, &one, sizeof one);
-      (void)n;
-    }
+  } else if (!sv->armed) {
+    hand_back(sv); /* served again after the grace period */
   }
   wse_reactor_unlock();
 }

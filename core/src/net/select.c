@@ -78,6 +78,8 @@ struct sock {
   long visible;       /* bits whose re-enabling calls the library saw */
   long fired;         /* FD_CONNECT/FD_CLOSE already recorded once */
   bool write_wanted;  /* a send the library saw would block */
+  bool input_edge;    /* the reactor saw new input while FD_READ was
+                         reported: the next re-enabling call looks */
   int errors[WSEVENT_FD_MAX_EVENTS];
   short polled;       /* the source's events, as last set */
   struct wse_served served; /* the source, and the reactor's main edge */
@@ -199,6 +201,7 @@ static void drop(struct sock *s, bool still_open);
 
 /* Look at the socket and record what Winsock would record now. */
 static void look(struct sock *s, enum cause cause) {
+  s->input_edge = false; /* whatever it was, we look now */
   struct pollfd p = {.fd = s->fd, .events = POLLIN | POLLPRI | POLLOUT | POLLRDHUP};
   if (poll(&p, 1, 0) < 0)
     return;
@@ -304,6 +307,7 @@ static void on_waiting(void *ctx) {
     reenable_unseen(s);
     s->recheck = false;
     sync_polled(s);
+    wse_served_touch(&s->served);
   }
   wse_reactor_unlock();
 }
@@ -334,7 +338,19 @@ static const struct wsevent_source_ops sock_ops = {
 
 static void on_edge(void *ctx, uint32_t events, bool write_edge) {
   struct sock *s = ctx;
-  (void)events; /* look() looks at the socket itself */
+  if (!write_edge && events == EPOLLIN && s->type == SOCK_STREAM &&
+      s->connected) {
+    /* New data, nothing else: no system call needed (a busy server's
+     * sockets are served here while it is not waiting).  If FD_READ is
+     * reported, remember the edge: its re-enabling call must look, since
+     * the edge will not come again for this data. */
+    if (s->reported & BIT(READ))
+      s->input_edge = true;
+    else
+      post(s, WSEVENT_FD_READ_BIT, 0);
+    sync_polled(s);
+    return;
+  }
   if (write_edge && !(s->visible & BIT(WRITE))) {
     /* Space came back after a send that filled the buffer: FD_WRITE's
      * re-enabling, for sends the library did not see. */
@@ -462,20 +478,27 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
   struct stat st;
   int r = WSEVENT_OK;
 
-  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-    return WSEVENT_ENOTSOCK; /* before the NULL check, as Windows */
-  if (out == NULL)
-    return WSEVENT_EINVAL;
-  if (event_to_reset != 0 && up()->xIsSet(event_to_reset) < 0)
-    return WSEVENT_EINVAL_HANDLE;
-  memset(out, 0, sizeof *out);
-
+  if (fd < 0)
+    return WSEVENT_ENOTSOCK;
+  int bad = out == NULL ? WSEVENT_EINVAL
+            : event_to_reset != 0 && up()->xIsSet(event_to_reset) < 0
+                ? WSEVENT_EINVAL_HANDLE
+                : WSEVENT_OK;
   pthread_mutex_lock(&wse_reactor_mutex);
+  /* One fstat(2) for a selected socket (the check that it is still the
+   * file we selected says it is a socket), one for any other. */
   struct sock *s = sock_of(fd);
   if (s != NULL && !same_file(s)) {
     drop(s, false);
     s = NULL;
   }
+  if (s == NULL && (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
+    bad = WSEVENT_ENOTSOCK; /* before the NULL check, as Windows */
+  if (bad != WSEVENT_OK) {
+    wse_reactor_unlock();
+    return bad;
+  }
+  memset(out, 0, sizeof *out);
   /* The next enumeration after bits were re-enabled looks at them. */
   if (s != NULL && s->recheck) {
     s->recheck = false;
@@ -531,7 +554,8 @@ static void reenable(int fd, long bits, bool would_block, enum left left) {
       bits &= ~BIT(WRITE);
     }
     s->reported &= ~bits;
-    if (left == MAYBE_LEFT || (left == STREAM_DRAINED && s->type != SOCK_STREAM))
+    if (left == MAYBE_LEFT || s->input_edge ||
+        (left == STREAM_DRAINED && s->type != SOCK_STREAM))
       look(s, ON_CALL);
     if (s->active)
       sync_polled(s);
