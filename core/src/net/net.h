@@ -48,6 +48,9 @@ WSE_HIDDEN int wse_reactor_start(void);
 /* Under the mutex: set an event once the mutex is released, which must
  * then be done with wse_reactor_unlock(). */
 WSE_HIDDEN void wse_reactor_set(wsevent_t event);
+/* Under the mutex: make the sets queued so far now (an enumeration's reset
+ * must come after the sets of what it copied). */
+WSE_HIDDEN void wse_reactor_flush_sets(void);
 WSE_HIDDEN void wse_reactor_unlock(void);
 /* Under the mutex: a new registration with its callback, and descriptors
  * added to it (main: input, errors, timers; writes: output edges). */

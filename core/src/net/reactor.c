@@ -79,6 +79,12 @@ void wse_reactor_set(wsevent_t event) {
     deferred_sets[n_deferred_sets++] = event;
 }
 
+void wse_reactor_flush_sets(void) {
+  for (int i = 0; i < n_deferred_sets; i++)
+    up()->xSet(deferred_sets[i]);
+  n_deferred_sets = 0;
+}
+
 void wse_reactor_detach(struct wse_served *sv) {
   sv->next_detach = deferred_detaches;
   deferred_detaches = sv;

@@ -66,7 +66,9 @@ struct sock {
   bool active;        /* selected: socks[fd] is this */
   bool connected;     /* seen connected since the select */
   bool listening;     /* seen listening (a state a socket never leaves) */
-  bool recheck;       /* bits re-enabled at enumeration, not looked at yet */
+  bool recheck;       /* bits re-enabled, not looked at yet */
+  long deferred;      /* enumerated bits whose calls are unseen: re-enabled
+                         at the next wait or enumeration */
   int type;           /* SO_TYPE */
   dev_t dev;
   ino_t ino;
@@ -271,10 +273,12 @@ static void look(struct sock *s, enum cause cause) {
 }
 
 /* Re-enable the bits whose calls the library did not see. */
+/* Re-enable what an earlier enumeration deferred: the program has had its
+ * chance to make the unseen calls since. */
 static void reenable_unseen(struct sock *s) {
-  long bits = s->reported & REENABLED_BY_CALLS & ~s->visible;
-  if (bits) {
-    s->reported &= ~bits;
+  if (s->deferred) {
+    s->reported &= ~s->deferred;
+    s->deferred = 0;
     s->recheck = true;
   }
 }
@@ -303,7 +307,9 @@ static void on_waiting(void *ctx) {
   pthread_mutex_lock(&wse_reactor_mutex);
   if (s->active) {
     /* The program has had its chance to read since the enumeration: the
-     * waiter's own poll now looks at what is re-enabled. */
+     * waiter's own poll now looks at what is re-enabled (every unseen
+     * bit, also FD_READ reported only to gate the close check). */
+    s->deferred |= s->reported & REENABLED_BY_CALLS & ~s->visible;
     reenable_unseen(s);
     s->recheck = false;
     sync_polled(s);
@@ -500,6 +506,8 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
   }
   memset(out, 0, sizeof *out);
   /* The next enumeration after bits were re-enabled looks at them. */
+  if (s != NULL)
+    reenable_unseen(s);
   if (s != NULL && s->recheck) {
     s->recheck = false;
     look(s, AT_ENUM);
@@ -514,16 +522,22 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
     s->record = 0;
     memset(s->errors, 0, sizeof s->errors);
   }
+  /* The sets of what was copied (a look just above) before the reset. */
+  wse_reactor_flush_sets();
   if (event_to_reset != 0 && up()->xReset(event_to_reset) != WSEVENT_OK)
     r = WSEVENT_EINVAL_HANDLE;
   if (s != NULL) {
-    reenable_unseen(s);
+    /* What was just taken and has unseen calls is re-enabled later, not
+     * now: an edge already on its way for the data taken must not record
+     * it again. */
+    s->deferred |= s->reported & REENABLED_BY_CALLS & ~s->visible;
     unsigned flags = 0;
     /* A descriptor poller may never wait, and waiters do not poll the
-     * sources of a crowded event (so never call waiting()): look now,
-     * miss nothing. */
-    if (s->recheck && up()->xGetFlags(s->event, &flags) == WSEVENT_OK &&
+     * sources of a crowded event (so never call waiting()): re-enable and
+     * look now, miss nothing. */
+    if (s->deferred && up()->xGetFlags(s->event, &flags) == WSEVENT_OK &&
         (flags & (WSEVENT_HAS_DESCRIPTOR | WSEVENT_SOURCES_NOT_POLLED))) {
+      reenable_unseen(s);
       s->recheck = false;
       look(s, AT_ENUM);
     }
