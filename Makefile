@@ -27,7 +27,7 @@ EXPORT = '-DWSEVENT_EXTERN=extern __attribute__((visibility("default")))'
 APT_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev swig \
   python3-dev python3-pytest python3-setuptools python3-wheel python3-venv \
   python3-pip lua-busted \
-  lua-socket clang libclang-rt-14-dev valgrind
+  lua-socket lua-cqueues lua-luv luarocks clang libclang-rt-14-dev valgrind
 
 # The test interpreter: the first of these that imports pytest and has
 # Python.h (pyenv's python3 on PATH usually lacks pytest).
@@ -99,7 +99,7 @@ comma = ,
 
 .PHONY: all lib deps demo test check bench install clean providers \
   build-all test-all check-all demo-all bench-all test-c test-stress \
-  test-winsock test-python test-lua test-embed test-install test-pip check-tsan \
+  test-winsock test-python test-lua test-embed test-install test-pip test-rock check-tsan \
   check-asan check-valgrind check-python-asan check-lua-asan fuzz
 
 all: lib
@@ -214,6 +214,18 @@ test-pip:
 	cd /tmp && $(CURDIR)/$(VENV)/bin/python $(CURDIR)/tests/install/pip_smoke.py $(CURDIR)
 
 # ---- Lua ------------------------------------------------------------------
+
+# The rock, as luarocks installs it: into a tree of its own, then required
+# from outside the source tree.
+ROCK_TREE = $(B)/rocks
+test-rock:
+	rm -rf $(ROCK_TREE)
+	luarocks --lua-version=5.4 make --tree $(CURDIR)/$(ROCK_TREE) wsevent-$(VERSION)-1.rockspec >/dev/null
+	@# luarocks builds next to the sources, and leaves wsevent.so in the top
+	@# directory, where Python would import it as the wsevent package
+	rm -f lua/*.o core/src/*/*.o wsevent.so
+	cd /tmp && $(LUA) $(CURDIR)/tests/install/rock_smoke.lua $(CURDIR)/$(ROCK_TREE) $(VERSION)
+
 # The module links no -llua5.4: the interpreter provides the symbols.  It
 # lives in build/lua, away from any directory on Python's path.
 
@@ -273,7 +285,8 @@ build-all: lib $(PY_EXT_STAMP) $(HELPER_SO) $(LUA_SO) $(LUA_HELPER_SO) providers
 # The functional suites, then the sanitizers, valgrind, the sanitized
 # language suites and fuzzing.  One list, two sizes: make test runs it at
 # a size that fits CI (a few minutes), make check at full size.
-SUITES = test-c test-winsock test-python test-lua test-embed test-install test-pip
+SUITES = test-c test-winsock test-python test-lua test-embed test-install test-pip \
+  test-rock
 HARDENING = check-tsan check-asan check-valgrind check-python-asan check-lua-asan fuzz
 SIZE_test = STRESS_OPS=300000 FUZZ_SECONDS=20
 SIZE_check = STRESS_OPS=10000000 FUZZ_SECONDS=120

@@ -15,12 +15,20 @@ build = {
   type = "builtin",
   modules = {
     wsevent = {
+      -- The module with its own copy of the core: a Lua-only install.
+      -- (Programs that also load the Python module or a C host want
+      -- the shared libwsevent instead: `make install`.)
       sources = {
-        "lua/wsevent.c", "core/src/completion.c", "core/src/error.c",
-        "core/src/event.c", "core/src/fork.c", "core/src/handle.c",
-        "core/src/lock.c", "core/src/provider.c", "core/src/wait.c",
+        "lua/completion.c", "lua/event.c", "lua/module.c", "lua/network.c",
+        "lua/wait.c", "core/src/event/completion.c", "core/src/event/error.c",
+        "core/src/event/event.c", "core/src/event/fork.c",
+        "core/src/event/handle.c", "core/src/event/lock.c",
+        "core/src/event/pollwait.c", "core/src/event/port.c",
+        "core/src/event/provider.c", "core/src/event/source.c",
+        "core/src/event/wait.c", "core/src/net/reactor.c",
+        "core/src/net/select.c", "core/src/net/timer.c",
       },
-      incdirs = { "core/include" },
+      incdirs = { "core/include", "core/src/event" },
       defines = { "_GNU_SOURCE" },
       libraries = { "pthread" },
     },

@@ -187,9 +187,11 @@ static void wsevent_lua_field(lua_State *L, const char *name) {
   if ($1 == 0) {
     lua_pushnil(L); SWIG_arg++;
   } else {
+    /* The provider gives its new event away: the Lua object owns it. */
     wsevent_lua_field(L, "_from_handle");
     lua_pushinteger(L, (lua_Integer)$1);
-    lua_call(L, 1, 1);
+    lua_pushboolean(L, 1);
+    lua_call(L, 2, 1);
     SWIG_arg++;
   }
 }
@@ -203,7 +205,9 @@ static void wsevent_lua_field(lua_State *L, const char *name) {
     wsevent_lua_field(L, "_completion_routine");
     $1 = (wsevent_completion_fn)(uintptr_t)lua_touserdata(L, -1);
     lua_pop(L, 1);
-    $2 = NULL;
+    wsevent_lua_field(L, "_completion_release");
+    $2 = (wsevent_completion_fn)(uintptr_t)lua_touserdata(L, -1);
+    lua_pop(L, 1);
     wsevent_lua_field(L, "completion");
     lua_pushvalue(L, $input);
     lua_call(L, 1, 1);
@@ -211,22 +215,34 @@ static void wsevent_lua_field(lua_State *L, const char *name) {
     lua_pop(L, 1);
   }
 }
+%typemap(argout) (wsevent_completion_fn fn, wsevent_completion_fn release, void *context) {
+  if (result < 0 && $3 != NULL)
+    $2($3); /* not kept by the provider */
+}
 
-/* Strict integers: SWIG's defaults go through lua_Number. */
-%define WSEVENT_LUA_INTEGER(TYPE)
+/* Strict integers: SWIG's defaults go through lua_Number (and truncate).
+ * A value that does not fit the C type raises; nothing wraps.  (Unsigned
+ * types take 0 to their maximum: a negative Lua integer is refused, not
+ * read as a huge one.) */
+%{
+#include <limits.h>
+%}
+%define WSEVENT_LUA_INTEGER(TYPE, OK)
 %typemap(in, checkfn="") TYPE {
-  $1 = (TYPE)luaL_checkinteger(L, $input);
+  lua_Integer v = luaL_checkinteger(L, $input);
+  luaL_argcheck(L, OK, $input, "out of range for " #TYPE);
+  $1 = (TYPE)v;
 }
 %typemap(out) TYPE {
   lua_pushinteger(L, (lua_Integer)$1); SWIG_arg++;
 }
 %enddef
-WSEVENT_LUA_INTEGER(int)
-WSEVENT_LUA_INTEGER(unsigned int)
-WSEVENT_LUA_INTEGER(long)
-WSEVENT_LUA_INTEGER(unsigned long)
-WSEVENT_LUA_INTEGER(long long)
-WSEVENT_LUA_INTEGER(unsigned long long)
+WSEVENT_LUA_INTEGER(int, v >= INT_MIN && v <= INT_MAX)
+WSEVENT_LUA_INTEGER(unsigned int, v >= 0 && (unsigned long long)v <= UINT_MAX)
+WSEVENT_LUA_INTEGER(long, 1)
+WSEVENT_LUA_INTEGER(unsigned long, v >= 0)
+WSEVENT_LUA_INTEGER(long long, 1)
+WSEVENT_LUA_INTEGER(unsigned long long, v >= 0)
 
 %init %{
   lua_getglobal(L, "require");

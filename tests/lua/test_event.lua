@@ -12,7 +12,7 @@ describe("wsevent.event", function()
     local ev = wsevent.event()
     assert.is_true(ev:manual_reset())
     assert.is_false(ev:is_set())
-    assert.is_false(ev:wait(0))
+    assert.is_nil(ev:wait(0))
   end)
 
   it("honours manual_reset and initial_state", function()
@@ -21,7 +21,7 @@ describe("wsevent.event", function()
     assert.is_true(ev:is_set())
     assert.is_true(ev:is_set())      -- is_set never consumes
     assert.is_true(ev:wait(0))       -- a wait does
-    assert.is_false(ev:wait(0))
+    assert.is_nil(ev:wait(0))
   end)
 
   it("sets, resets and waits", function()
@@ -30,13 +30,13 @@ describe("wsevent.event", function()
     assert.is_true(ev:wait())
     assert.is_true(ev:wait(0.01))
     assert.is_true(ev:reset())
-    assert.is_false(ev:wait(0.01))
+    assert.is_nil(ev:wait(0.01))
   end)
 
   it("waits for the timeout in seconds, fractions allowed", function()
     local ev = wsevent.event()
     local t0 = now()
-    assert.is_false(ev:wait(0.1))
+    assert.is_nil(ev:wait(0.1))
     assert.is_true(now() - t0 >= 0.099)
   end)
 
@@ -100,7 +100,7 @@ describe("wsevent.event", function()
       if ev:wait(10) then got = got + 1 end
     end
     assert.equals(3, got)
-    assert.is_false(ev:wait(0.05))   -- no fourth signal
+    assert.is_nil(ev:wait(0.05))   -- no fourth signal
   end)
 
   it("gives C an invalid-handle result once collected", function()
@@ -168,15 +168,62 @@ describe("waits on many", function()
     for _, e in ipairs(evs) do assert.is_false(e:is_set()) end
   end)
 
-  it("wait_for_multiple gives Winsock codes", function()
+  it("every wait has one shape: a result, or fail and a reason", function()
     local evs = events(3)
-    assert.equals(wsevent.WAIT_TIMEOUT, wsevent.wait_for_multiple(evs, {timeout = 0}))
+    assert.same({nil, "timeout"}, {wsevent.wait_for_multiple(evs, {timeout = 0})})
+    assert.same({nil, "timeout"}, {wsevent.wait_any(evs, 0)})
+    assert.same({nil, "timeout"}, {wsevent.wait_all(evs, 0)})
+    assert.same({nil, "timeout"}, {evs[1]:wait(0)})
     evs[2]:set()
-    assert.equals(wsevent.WAIT_EVENT_0 + 1, wsevent.wait_for_multiple(evs, {timeout = 0}))
-    assert.equals(wsevent.WAIT_TIMEOUT,
-      wsevent.wait_for_multiple(evs, {wait_all = true, timeout = 0}))
+    assert.equals(2, wsevent.wait_for_multiple(evs, {timeout = 0}))
+    assert.equals(2, wsevent.wait_any(evs, 0))
+    assert.same({nil, "timeout"},
+      {wsevent.wait_for_multiple(evs, {wait_all = true, timeout = 0})})
+    assert.is_true(evs[2]:wait(0))
+    -- Winsock's numbers stay available, for code that compares with them.
     assert.equals(0xC0, wsevent.WAIT_IO_COMPLETION)
     assert.equals(0x102, wsevent.WAIT_TIMEOUT)
+    assert.equals(0, wsevent.WAIT_EVENT_0)
+  end)
+
+  it("takes math.huge as forever and refuses NaN and negative timeouts", function()
+    local ev = wsevent.event{initial_state = true}
+    assert.is_true(ev:wait(math.huge))
+    assert.equals(1, wsevent.wait_any({ev}, math.huge))
+    assert.has_error(function() ev:wait(0 / 0) end, "bad argument #1 to 'wait' (timeout is NaN)")
+    assert.has_error(function() ev:wait(-1) end)
+    assert.has_error(function() ev:wait(1e300) end)
+    assert.has_error(function() wsevent.sleep(math.huge) end) -- forever, not alertable
+  end)
+
+  it("raises for unknown option keys", function()
+    assert.has_error(function() wsevent.event{manual = false} end,
+                     "bad argument #1 to 'event' (unknown option 'manual')")
+    assert.has_error(function() wsevent.wait_for_multiple({wsevent.event()}, {timout = 0}) end,
+                     "bad argument #2 to 'wait_for_multiple' (unknown option 'timout')")
+  end)
+
+  it("close returns true, also the second time", function()
+    local ev = wsevent.event()
+    assert.is_true(ev:close())
+    assert.is_true(ev:close())
+    assert.is_true(ev:closed())
+  end)
+
+  it("a borrowed handle never closes the event it names", function()
+    local owner = wsevent.event()
+    local borrowed = wsevent._from_handle(owner:handle())
+    assert.is_false(borrowed:owned())
+    assert.is_true(borrowed:close())
+    borrowed = nil
+    collectgarbage(); collectgarbage()
+    assert.is_true(owner:set())  -- still alive
+    assert.is_true(owner:is_set())
+    local adopted = wsevent._from_handle(owner:handle(), true)
+    assert.is_true(adopted:owned())
+    adopted:close()
+    assert.same({nil, wsevent.strerror(wsevent.WSEVENT_EINVAL_HANDLE), wsevent.WSEVENT_EINVAL_HANDLE},
+                {owner:set()})
   end)
 
   it("reports an event closed during a wait, with its index", function()
@@ -196,9 +243,9 @@ describe("completion routines", function()
     local ctx = wsevent.completion(function() ran[#ran + 1] = "c" end)
     helper.queue_later(wsevent._upcalls, wsevent.thread_id(),
                        wsevent._completion_routine, ctx, 20)
-    local code = wsevent.wait_for_multiple({wsevent.event()},
-                                           {alertable = true, timeout = 10})
-    assert.equals(wsevent.WAIT_IO_COMPLETION, code)
+    local ok, why = wsevent.wait_for_multiple({wsevent.event()},
+                                              {alertable = true, timeout = 10})
+    assert.same({nil, "io_completion"}, {ok, why})
     assert.same({"c"}, ran)
   end)
 
@@ -206,7 +253,7 @@ describe("completion routines", function()
     local ran = 0
     assert.is_true(wsevent.queue_completion(function() ran = ran + 1 end))
     local ev = wsevent.event()
-    assert.is_false(ev:wait(0.02))
+    assert.is_nil(ev:wait(0.02))
     assert.is_nil(wsevent.wait_any({ev}, 0.02))
     assert.equals(0, ran)
     assert.is_true(wsevent.sleep(0, true))
@@ -218,5 +265,21 @@ describe("completion routines", function()
     wsevent.queue_completion(function() error("from the routine") end)
     assert.has_error(function() wsevent.sleep(1, true) end)
     assert.is_false(wsevent.sleep(0, true))
+  end)
+
+  it("report error(nil) as an error, not as success", function()
+    wsevent.queue_completion(function() error(nil) end)
+    assert.has_error(function() wsevent.sleep(1, true) end,
+                     "completion routine raised an error (error object is a nil value)")
+  end)
+
+  it("say why they cannot yield", function()
+    local co = coroutine.wrap(function()
+      wsevent.queue_completion(function() coroutine.yield(1) end)
+      return wsevent.sleep(1, true)
+    end)
+    local ok, err = pcall(co)
+    assert.is_false(ok)
+    assert.matches("a completion routine cannot yield", err)
   end)
 end)

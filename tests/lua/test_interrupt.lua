@@ -1,15 +1,20 @@
 -- Ctrl-C in the standalone interpreter interrupts a blocked wait.
 describe("Ctrl-C", function()
+  -- The script says "ready" through a fifo just before it waits, and the
+  -- shell sends SIGINT once it has read that: no sleep to guess with. (A
+  -- signal that lands just before the wait still interrupts it: lua.c's
+  -- hook fires at the next call.)
   local function run(body)
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))
     f:write('local wsevent = require "wsevent"\n')
-    f:write('io.stdout:write("ready\\n"); io.stdout:flush()\n')
+    f:write('local fifo = assert(io.open(arg[1], "w")); fifo:write("ready\\n"); fifo:close()\n')
     f:write(body, "\n")
     f:write('print("not interrupted")\n')
     f:close()
     local cmd = string.format(
-      "LUA_CPATH=%q lua5.4 %s 2>&1 & pid=$!; sleep 0.5; kill -INT $pid; wait $pid; echo \"status=$?\"",
+      "fifo=$(mktemp -u); mkfifo $fifo; LUA_CPATH=%q lua5.4 %s $fifo 2>&1 & pid=$!; " ..
+      "read line < $fifo; rm -f $fifo; kill -INT $pid; wait $pid; echo \"status=$?\"",
       package.cpath, script)
     local p = io.popen(cmd)
     local out = p:read("a")

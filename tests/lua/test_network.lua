@@ -52,7 +52,7 @@ describe("event_select", function()
     s:settimeout(0)
     assert.equals("0123456789", s:receive(10))
     assert.equals(0, wsevent.enum_network_events(s, ev).events)
-    assert.is_false(ev:wait(0))
+    assert.is_nil(ev:wait(0))
     c:close(); s:close()
   end)
 
@@ -124,7 +124,20 @@ describe("event_select", function()
     assert.has_error(function() wsevent.event_select("s", wsevent.event(), 1) end)
     assert.has_error(function() wsevent.event_select(s, nil, 1) end)
     assert.has_error(function() wsevent.event_select(socket.tcp(), wsevent.event(), 1) end,
-                     "bad argument #1 to 'event_select' (socket has no descriptor yet (luasocket's tcp() makes it on bind or connect; use tcp4()))")
+                     "bad argument #1 to 'event_select' (socket has no descriptor yet, or is closed (luasocket's tcp() makes one on bind or connect; tcp4() at once))")
+    local closed = socket.tcp4()
+    closed:close()
+    assert.has_error(function() wsevent.event_select(closed, wsevent.event(), 1) end,
+                     "bad argument #1 to 'event_select' (socket has no descriptor yet, or is closed (luasocket's tcp() makes one on bind or connect; tcp4() at once))")
+    local l = listener()
+    l:close()
+    assert.has_error(function() wsevent.event_select(l, wsevent.event(), 1) end,
+                     "bad argument #1 to 'event_select' (socket is closed)")
+    -- no silent truncation of integers
+    assert.has_error(function() wsevent.event_select((1 << 32) + 3, wsevent.event(), 1) end,
+                     "bad argument #1 to 'event_select' (not a descriptor (out of range))")
+    assert.has_error(function() wsevent.strerror(1 << 32) end)
+    assert.has_error(function() wsevent.recv(s, 1 << 40) end)
     assert.has_error(function() wsevent.timer_start(wsevent.event(), -1) end)
     assert.has_error(function() wsevent.timer_start(wsevent.event()) end)
     s:close()
@@ -138,13 +151,13 @@ describe("timers", function()
     local t = wsevent.timer_start(ev, 0.05)
     assert.is_true(ev:wait(5))
     assert.is_true(socket.gettime() - t0 >= 0.049)
-    assert.is_false(ev:wait(0.1))
+    assert.is_nil(ev:wait(0.1))
     assert.is_nil(wsevent.timer_cancel(t)) -- finished
     t = wsevent.timer_start(ev, 0, 0.02)
     for _ = 1, 3 do assert.is_true(ev:wait(5)) end
     assert.is_true(wsevent.timer_cancel(t))
     ev:wait(0)
-    assert.is_false(ev:wait(0.1))
+    assert.is_nil(ev:wait(0.1))
   end)
 end)
 
@@ -159,7 +172,7 @@ describe("the socket calls wsevent sees", function()
     assert.is_true(ev:is_set()) -- data remains: recorded again at once
     assert.is_true(wsevent.enum_network_events(s, ev).read)
     assert.equals("456789", wsevent.recv(s, 100))
-    assert.is_false(ev:wait(0.05))
+    assert.is_nil(ev:wait(0.05))
     local data, msg, code = wsevent.recv(s, 10)
     assert.is_nil(data); assert.is_string(msg); assert.equals(11, code) -- EAGAIN
     assert.equals("", wsevent.recv(s, 0))

@@ -50,6 +50,7 @@ describe("the sample provider", function()
   it("hands back provider-created events as owning event objects", function()
     local ev = device.device_open_event(1)
     assert.equals("wsevent.Event", getmetatable(ev).__name)
+    assert.is_true(ev:owned())
     assert.is_false(ev:manual_reset())
     local op = device.device_start(ev, 0, nil)
     device.device_complete(op)
@@ -106,5 +107,35 @@ describe("the sample provider", function()
     table.sort(completions)
     assert.equals(n, #completions)
     for i = 1, n do assert.equals(i, completions[i]) end
+  end)
+end)
+
+describe("completion functions given to a provider call that fails", function()
+  it("are released, not kept forever", function()
+    local function burst(n)
+      for _ = 1, n do
+        local mine = {}
+        local id = device.device_start(12345, 0, function() return mine end)
+        assert.is_true(id < 0)
+      end
+      wsevent.sleep(0, true) -- a Lua call of this universe drops them
+      collectgarbage(); collectgarbage()
+    end
+    burst(200) -- warm up the registry's free list
+    local before = collectgarbage("count")
+    burst(5000)
+    local grown = collectgarbage("count") - before
+    assert.is_true(grown < 100, "grew by " .. grown .. " KiB")
+  end)
+end)
+
+describe("provider arguments", function()
+  it("are range-checked, never wrapped", function()
+    local ev = wsevent.event()
+    assert.has_error(function() device.device_start(ev, 1 << 32, nil) end,
+                     "bad argument #2 to 'device_start' (out of range for unsigned int)")
+    assert.has_error(function() device.device_start(ev, -1, nil) end,
+                     "bad argument #2 to 'device_start' (out of range for unsigned int)")
+    assert.has_error(function() device.device_start(ev, 1.5, nil) end)
   end)
 end)

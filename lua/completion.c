@@ -1,0 +1,176 @@
+/*
+ * completion.c: completion routines (queue_completion, completion) and
+ * thread ids.
+ *
+ * A completion object is a Lua function kept in the registry of one Lua
+ * universe.  C providers queue wse_lua_run_routine with it as the context
+ * (wsevent._completion_routine); it runs inside an alertable wait of that
+ * OS thread, in the Lua state doing the wait (found through
+ * wsevent_thread_data), and only if that state belongs to the same
+ * universe.  It is freed once run.  What it raises comes out of the wait
+ * that ran it; it cannot yield (it runs inside the wait, a C call).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glue.h"
+
+#define ROUTINE_MAGIC 0x77736576u
+/* Registry key of the first error raised by a completion routine. */
+#define ROUTINE_ERROR "wsevent.routine_error"
+
+struct routine {
+  uint32_t magic;
+  lua_State *main;
+  int ref;
+  struct routine *next_released;
+};
+
+/* Routines released (never to run) from any thread: their registry
+ * entries are dropped by the next Lua call of their universe into this
+ * file (luaL_unref is for the Lua thread only). */
+static pthread_mutex_t released_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct routine *released;
+
+static lua_State *main_of(lua_State *L) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lua_State *m = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return m;
+}
+
+/* The error on the stack, made reportable: error(nil) would otherwise read
+ * as "no error", and a yield gets the rule it broke. */
+static void explain_error(lua_State *L) {
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "completion routine raised an error "
+                       "(error object is a nil value)");
+  } else if (lua_type(L, -1) == LUA_TSTRING &&
+             strstr(lua_tostring(L, -1), "attempt to yield") != NULL) {
+    lua_pushfstring(L, "a completion routine cannot yield: it runs inside "
+                       "the wait that ran it (%s)", lua_tostring(L, -1));
+    lua_remove(L, -2);
+  }
+}
+
+void wse_lua_run_routine(void *context) {
+  struct routine *r = context;
+  lua_State *L = wsevent_thread_data();
+  if (r == NULL || r->magic != ROUTINE_MAGIC)
+    return;
+  if (L != NULL && main_of(L) == r->main) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+      explain_error(L);
+      /* Keep the first error; the wait raises it once it has returned. */
+      if (lua_getfield(L, LUA_REGISTRYINDEX, ROUTINE_ERROR) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_setfield(L, LUA_REGISTRYINDEX, ROUTINE_ERROR);
+      } else {
+        lua_pop(L, 2);
+      }
+    }
+  }
+  /* Run in a foreign universe or no Lua wait: dropped, never run on an
+   * unrelated state.  Its registry entry stays (the universe may be gone). */
+  r->magic = 0;
+  free(r);
+}
+
+/* The release function of xQueueCompletionEx: any thread. */
+void wse_lua_release_routine(void *context) {
+  struct routine *r = context;
+  if (r == NULL || r->magic != ROUTINE_MAGIC)
+    return;
+  pthread_mutex_lock(&released_mutex);
+  r->next_released = released;
+  released = r;
+  pthread_mutex_unlock(&released_mutex);
+}
+
+/* In a Lua thread: drop this universe's released routines. */
+static void collect_released(lua_State *L) {
+  lua_State *main = main_of(L);
+  pthread_mutex_lock(&released_mutex);
+  struct routine **p = &released;
+  while (*p != NULL) {
+    struct routine *r = *p;
+    if (r->main == main) {
+      *p = r->next_released;
+      luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
+      r->magic = 0;
+      free(r);
+    } else {
+      p = &r->next_released;
+    }
+  }
+  pthread_mutex_unlock(&released_mutex);
+}
+
+static struct routine *new_routine(lua_State *L, int arg) {
+  luaL_checktype(L, arg, LUA_TFUNCTION);
+  collect_released(L);
+  struct routine *r = malloc(sizeof *r);
+  if (r == NULL)
+    luaL_error(L, "not enough memory");
+  lua_pushvalue(L, arg);
+  r->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  r->main = main_of(L);
+  r->magic = ROUTINE_MAGIC;
+  r->next_released = NULL;
+  return r;
+}
+
+void wse_lua_reraise_routine_error(lua_State *L) {
+  collect_released(L);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, ROUTINE_ERROR) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, ROUTINE_ERROR);
+  lua_error(L);
+}
+
+static int l_thread_id(lua_State *L) {
+  wsevent_thread_t id;
+  int r = wsevent_thread_self(&id);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  lua_pushinteger(L, (lua_Integer)id);
+  return 1;
+}
+
+/* queue_completion(fn): run fn in this thread's next alertable wait. */
+static int l_queue_completion(lua_State *L) {
+  wsevent_thread_t id;
+  int r = wsevent_thread_self(&id);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  struct routine *routine = new_routine(L, 1);
+  r = wsevent_queue_completion(id, wse_lua_run_routine, routine);
+  if (r != WSEVENT_OK) {
+    luaL_unref(L, LUA_REGISTRYINDEX, routine->ref);
+    free(routine);
+    return wse_lua_fail(L, r);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* completion(fn): a context for C providers to queue with
+ * wsevent._completion_routine; fn runs in the thread they queue it to. */
+static int l_completion(lua_State *L) {
+  lua_pushlightuserdata(L, new_routine(L, 1));
+  return 1;
+}
+
+const luaL_Reg wse_lua_completion_functions[] = {
+    {"thread_id", l_thread_id},
+    {"queue_completion", l_queue_completion},
+    {"completion", l_completion},
+    {NULL, NULL},
+};

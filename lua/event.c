@@ -1,0 +1,214 @@
+/*
+ * event.c: the Event type (wsevent.event{...}) and its methods.
+ *
+ * An Event owns its handle, or borrows one (_from_handle(h)): a borrowed
+ * Event never closes the core's event, so a provider's event has one owner.
+ */
+#include "glue.h"
+
+static const char *const event_options[] = {"manual_reset", "initial_state",
+                                             NULL};
+
+static int opt_bool(lua_State *L, int arg, const char *name, int dflt) {
+  int t = lua_getfield(L, arg, name);
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a boolean", name));
+  int b = t == LUA_TNIL ? dflt : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return b;
+}
+
+/* A new Event userdata, marked closed until it holds a handle. */
+static Event *new_event(lua_State *L) {
+  Event *ev = lua_newuserdatauv(L, sizeof *ev, 0);
+  ev->closed = 1;
+  ev->owned = 1;
+  ev->manual_reset = 1;
+  luaL_setmetatable(L, EVENT_MT);
+  return ev;
+}
+
+/* event{manual_reset = true, initial_state = false} */
+static int l_event(lua_State *L) {
+  int manual = 1, initial = 0;
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    wse_lua_check_keys(L, 1, event_options);
+    manual = opt_bool(L, 1, "manual_reset", 1);
+    initial = opt_bool(L, 1, "initial_state", 0);
+  }
+  Event *ev = new_event(L);
+  ev->manual_reset = manual;
+  int r = wsevent_create(&ev->handle, (manual ? 0 : WSEVENT_AUTO_RESET) |
+                                          (initial ? WSEVENT_INITIAL_SET : 0));
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  ev->closed = 0;
+  return 1;
+}
+
+/* _from_handle(h [, owned]): an Event for a handle a provider made.  It
+ * borrows the handle unless owned is true (then closing or collecting it
+ * closes the event: the provider gave its event away). */
+static int l_from_handle(lua_State *L) {
+  wsevent_t h = (wsevent_t)luaL_checkinteger(L, 1);
+  int owned = lua_toboolean(L, 2);
+  unsigned flags;
+  int r = wsevent_get_flags(h, &flags);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  Event *ev = new_event(L);
+  ev->handle = h;
+  ev->owned = owned;
+  ev->manual_reset = !(flags & WSEVENT_AUTO_RESET);
+  ev->closed = 0;
+  return 1;
+}
+
+static int l_set(lua_State *L) {
+  int r = wsevent_set(wse_lua_check_event(L, 1)->handle);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_reset(lua_State *L) {
+  int r = wsevent_reset(wse_lua_check_event(L, 1)->handle);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_is_set(lua_State *L) {
+  int r = wsevent_is_set(wse_lua_check_event(L, 1)->handle);
+  if (r < 0)
+    return wse_lua_fail(L, r);
+  lua_pushboolean(L, r);
+  return 1;
+}
+
+/* ev:wait([timeout]): true, or fail, "timeout", or fail, message, code. */
+static int l_wait(lua_State *L) {
+  Event *ev = wse_lua_check_event(L, 1);
+  wsevent_time_t deadline;
+  wse_lua_check_deadline(L, 2, &deadline);
+  size_t index;
+  /* First without the interrupt machinery: the already-set case. */
+  int r = wsevent_wait_multiple_until(&ev->handle, 1, 0, 0, &index);
+  if (r == WSEVENT_TIMEOUT && deadline > wsevent_now())
+    r = wse_lua_wait(L, &ev->handle, 1, 0, deadline, &index);
+  if (r == WSEVENT_OK) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  return r == WSEVENT_TIMEOUT ? wse_lua_timeout(L) : wse_lua_fail(L, r);
+}
+
+/* ev:close(): true.  Closing twice is allowed; a borrowed event is only
+ * forgotten. */
+static int l_close(lua_State *L) {
+  Event *ev = luaL_checkudata(L, 1, EVENT_MT);
+  if (!ev->closed) {
+    ev->closed = 1;
+    if (ev->owned)
+      wsevent_close(ev->handle); /* may be invalid already: a provider closed it */
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_gc(lua_State *L) {
+  l_close(L);
+  return 0;
+}
+
+static int l_fd(lua_State *L) {
+  int fd, r = wsevent_fd(wse_lua_check_event(L, 1)->handle, &fd);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
+static int l_handle(lua_State *L) {
+  /* A 64-bit handle fits a Lua integer bit for bit. */
+  lua_pushinteger(L, (lua_Integer)wse_lua_check_event(L, 1)->handle);
+  return 1;
+}
+
+static int l_manual_reset(lua_State *L) {
+  lua_pushboolean(L, wse_lua_check_event(L, 1)->manual_reset);
+  return 1;
+}
+
+static int l_closed(lua_State *L) {
+  lua_pushboolean(L, ((Event *)luaL_checkudata(L, 1, EVENT_MT))->closed);
+  return 1;
+}
+
+static int l_owned(lua_State *L) {
+  lua_pushboolean(L, wse_lua_check_event(L, 1)->owned);
+  return 1;
+}
+
+/* cqueues' pollable protocol: cqueues.poll(ev) and cq:wrap code wait for
+ * the event's descriptor to be readable, which it is while the event is
+ * set (for an auto-reset event: claim it with ev:wait(0) afterwards). */
+static int l_pollfd(lua_State *L) { return l_fd(L); }
+
+static int l_events(lua_State *L) {
+  wse_lua_check_event(L, 1);
+  lua_pushliteral(L, "r");
+  return 1;
+}
+
+static int l_timeout(lua_State *L) {
+  wse_lua_check_event(L, 1);
+  lua_pushnil(L); /* no timeout of its own */
+  return 1;
+}
+
+static int l_tostring(lua_State *L) {
+  Event *ev = luaL_checkudata(L, 1, EVENT_MT);
+  const char *status = "closed";
+  if (!ev->closed) {
+    int r = wsevent_is_set(ev->handle);
+    status = r == 1 ? "set" : r == 0 ? "unset" : "invalid";
+  }
+  lua_pushfstring(L, "wsevent.Event (%p): %s%s", (void *)ev, status,
+                  !ev->closed && !ev->owned ? ", borrowed" : "");
+  return 1;
+}
+
+const luaL_Reg wse_lua_event_methods[] = {
+    {"set", l_set},
+    {"reset", l_reset},
+    {"is_set", l_is_set},
+    {"wait", l_wait},
+    {"close", l_close},
+    {"fd", l_fd},
+    {"handle", l_handle},
+    {"closed", l_closed},
+    {"owned", l_owned},
+    {"manual_reset", l_manual_reset},
+    {"pollfd", l_pollfd},
+    {"events", l_events},
+    {"timeout", l_timeout},
+    {NULL, NULL},
+};
+
+const luaL_Reg wse_lua_event_meta[] = {
+    {"__gc", l_gc},
+    {"__close", l_gc},
+    {"__tostring", l_tostring},
+    {NULL, NULL},
+};
+
+/* The module's Event functions go with the waits' (wait.c registers). */
+const luaL_Reg wse_lua_event_functions[] = {
+    {"event", l_event},
+    {"_from_handle", l_from_handle},
+    {NULL, NULL},
+};

@@ -1,0 +1,78 @@
+/*
+ * glue.h: what the files of the Lua module share (one module, lua/).
+ *
+ * lauxlib conventions: a wrong argument raises (luaL_argerror); a runtime
+ * failure returns fail, message, code, and so does a wait that times out
+ * (fail, "timeout").  An Event userdata is created already marked closed
+ * before it takes its handle (liolib's newprefile), and one function serves
+ * __gc and __close.
+ *
+ * Waits never leave the Lua state half-changed: the list of handles lives
+ * in a userdata (collected if an error unwinds), and any Lua code that a
+ * wait triggers (a completion routine, an interrupt hook) runs only after
+ * the core's wait has returned or from a protected call.
+ */
+#ifndef WSEVENT_LUA_GLUE_H
+#define WSEVENT_LUA_GLUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lauxlib.h"
+#include "lua.h"
+
+#include "wsevent.h"
+#include "wsevent_provider.h"
+
+#define EVENT_MT "wsevent.Event"
+#define MAXIMUM_WAIT_EVENTS 64
+#define TIMEOUT_MAX 9223372036.0
+
+#define WSE_LUA_HIDDEN __attribute__((visibility("hidden")))
+
+typedef struct {
+  wsevent_t handle;
+  int closed;
+  int manual_reset;
+  int owned; /* closes the event when closed or collected */
+} Event;
+
+/* fail, the core's message for code, code: 3 results. */
+WSE_LUA_HIDDEN int wse_lua_fail(lua_State *L, int code);
+/* fail, "timeout": 2 results, the shape of every wait that times out. */
+WSE_LUA_HIDDEN int wse_lua_timeout(lua_State *L);
+WSE_LUA_HIDDEN Event *wse_lua_check_event(lua_State *L, int arg);
+/* A timeout in seconds at arg into *deadline: nil, none and math.huge wait
+ * forever; NaN and negative numbers raise. */
+WSE_LUA_HIDDEN void wse_lua_check_deadline(lua_State *L, int arg,
+                                           wsevent_time_t *deadline);
+/* The handles of a Lua list of events, in a userdata pushed on the stack. */
+WSE_LUA_HIDDEN wsevent_t *wse_lua_check_list(lua_State *L, int arg, size_t max,
+                                             size_t *count);
+/* Wait until the deadline; runs a signal's hook (Ctrl-C) between tries and
+ * raises what a completion routine raised.  A core code. */
+WSE_LUA_HIDDEN int wse_lua_wait(lua_State *L, const wsevent_t *h, size_t n,
+                                unsigned flags, wsevent_time_t deadline,
+                                size_t *index);
+WSE_LUA_HIDDEN int wse_lua_sleep(lua_State *L, unsigned flags,
+                                 wsevent_time_t deadline);
+/* Raise unknown keys of an options table at arg (names: NULL-terminated). */
+WSE_LUA_HIDDEN void wse_lua_check_keys(lua_State *L, int arg,
+                                       const char *const names[]);
+
+/* Completion routines (completion.c). */
+WSE_LUA_HIDDEN void wse_lua_run_routine(void *context);
+WSE_LUA_HIDDEN void wse_lua_release_routine(void *context);
+WSE_LUA_HIDDEN void wse_lua_reraise_routine_error(lua_State *L);
+
+/* A descriptor from an integer or an object with :getfd() (luasocket). */
+WSE_LUA_HIDDEN int wse_lua_check_fd(lua_State *L, int arg);
+
+WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_event_methods[];
+WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_event_meta[];
+WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_event_functions[];
+WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_wait_functions[];
+WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_completion_functions[];
+WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_network_functions[];
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * network.c: event-select (event_select, enum_network_events), the socket
+ * calls that re-enable network events as Winsock's do (recv, send,
+ * accept), and waitable timers.  Sockets are luasocket objects (anything
+ * with :getfd()) or integer descriptors.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "glue.h"
+
+static const char *const fd_names[WSEVENT_FD_MAX_EVENTS] = {
+    "read", "write", "oob", "accept", "connect", "close",
+    "qos", "group_qos", "routing_interface_change", "address_list_change"};
+
+/* A descriptor from an integer or an object with :getfd() (luasocket). */
+int wse_lua_check_fd(lua_State *L, int arg) {
+  arg = lua_absindex(L, arg);
+  if (lua_isinteger(L, arg)) {
+    lua_Integer fd = lua_tointeger(L, arg);
+    luaL_argcheck(L, fd >= 0 && fd <= INT_MAX, arg, "not a descriptor (out of range)");
+    return (int)fd;
+  }
+  if (lua_type(L, arg) == LUA_TUSERDATA || lua_type(L, arg) == LUA_TTABLE) {
+    lua_getfield(L, arg, "getfd"); /* through __index */
+    if (lua_isfunction(L, -1)) {
+      lua_pushvalue(L, arg);
+      lua_call(L, 1, 1);
+      int exact;
+      /* luasocket's getfd pushes a float (3.0): take any exact integer. */
+      lua_Integer fd = lua_tointegerx(L, -1, &exact);
+      if (exact && fd >= 0 && fd <= INT_MAX) {
+        lua_pop(L, 1);
+        return (int)fd;
+      }
+      if (exact && fd < 0) {
+        /* luasocket says -1 both for a closed socket and for a tcp() not
+         * yet bound or connected (its "master" class). */
+        const char *name = luaL_tolstring(L, arg, NULL);
+        luaL_argerror(L, arg,
+                      strncmp(name, "tcp{master}", 11) == 0 ||
+                              strncmp(name, "udp{unconnected}", 16) == 0
+                          ? "socket has no descriptor yet, or is closed "
+                            "(luasocket's tcp() makes one on bind or connect; "
+                            "tcp4() at once)"
+                          : "socket is closed");
+      }
+    }
+    lua_pop(L, 1);
+  }
+  luaL_typeerror(L, arg, "socket (with getfd) or integer descriptor");
+  return -1;
+}
+
+static int l_event_select(lua_State *L) {
+  int fd = wse_lua_check_fd(L, 1);
+  lua_Integer mask = luaL_checkinteger(L, 3);
+  luaL_argcheck(L, mask >= 0 && !(mask & ~WSEVENT_FD_ALL_EVENTS), 3,
+                "unknown network event bits");
+  wsevent_t h = 0;
+  if (!(mask == 0 && lua_isnil(L, 2)))
+    h = wse_lua_check_event(L, 2)->handle;
+  int r = wsevent_event_select(fd, h, (long)mask);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  /* The descriptor is non-blocking now, as on Windows; tell a luasocket
+   * object too (timeout 0), so that its methods agree instead of polling. */
+  if (!lua_isinteger(L, 1)) {
+    if (lua_getfield(L, 1, "settimeout") == LUA_TFUNCTION) {
+      lua_pushvalue(L, 1);
+      lua_pushinteger(L, 0);
+      lua_call(L, 2, 0);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_enum_network_events(lua_State *L) {
+  int fd = wse_lua_check_fd(L, 1);
+  wsevent_t h = lua_isnoneornil(L, 2) ? 0 : wse_lua_check_event(L, 2)->handle;
+  struct wsevent_network_events ne;
+  int r = wsevent_enum_network_events(fd, h, &ne);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, ne.network_events);
+  lua_setfield(L, -2, "events");
+  lua_newtable(L); /* errors */
+  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++) {
+    if (!(ne.network_events & (1L << i)))
+      continue;
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -3, fd_names[i]);
+    lua_pushinteger(L, ne.error_code[i]);
+    lua_setfield(L, -2, fd_names[i]);
+  }
+  lua_setfield(L, -2, "errors");
+  return 1;
+}
+
+/* ---- the socket calls that re-enable network events, as Winsock's do ---- */
+
+static int fail_errno(lua_State *L, int err) {
+  luaL_pushfail(L);
+  lua_pushstring(L, strerror(err));
+  lua_pushinteger(L, err);
+  return 3;
+}
+
+/* recv(sock, n [, flags]): up to n bytes ("" at the end of the stream), or
+ * fail, message, errno (EAGAIN: nothing yet). */
+static int l_recv(lua_State *L) {
+  int fd = wse_lua_check_fd(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  lua_Integer flags = luaL_optinteger(L, 3, 0);
+  luaL_argcheck(L, n >= 0 && n <= INT32_MAX, 2, "out of range");
+  luaL_argcheck(L, flags >= INT_MIN && flags <= INT_MAX, 3, "out of range");
+  luaL_Buffer b;
+  char *p = luaL_buffinitsize(L, &b, (size_t)n);
+  ssize_t got = n > 0 ? wsevent_recv(fd, p, (size_t)n, (int)flags) : 0;
+  if (got < 0)
+    return fail_errno(L, errno);
+  luaL_pushresultsize(&b, (size_t)got);
+  return 1;
+}
+
+/* send(sock, data [, i [, j]]): bytes sent of data:sub(i, j), or fail,
+ * message, errno (EAGAIN: the buffer is full; FD_WRITE follows). */
+static int l_send(lua_State *L) {
+  int fd = wse_lua_check_fd(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  lua_Integer i = luaL_optinteger(L, 3, 1), j = luaL_optinteger(L, 4, -1);
+  /* string.sub's rules for i and j */
+  if (i < 0)
+    i = (lua_Integer)len + i + 1 > 0 ? (lua_Integer)len + i + 1 : 1;
+  else if (i == 0)
+    i = 1;
+  if (j < 0)
+    j = (lua_Integer)len + j + 1;
+  else if (j > (lua_Integer)len)
+    j = (lua_Integer)len;
+  if (i > j) {
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  ssize_t n = wsevent_send(fd, data + i - 1, (size_t)(j - i + 1), 0);
+  if (n < 0)
+    return fail_errno(L, errno);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* accept(server): the accepted socket, with the listener's event_select
+ * (event and mask), as Winsock copies it: an integer descriptor for an
+ * integer, a luasocket client (timeout 0) for a luasocket server.  Or
+ * fail, message, errno. */
+static int l_accept(lua_State *L) {
+  int fd = wse_lua_check_fd(L, 1);
+  wsevent_t ev;
+  long mask;
+  if (lua_isinteger(L, 1)) {
+    int c = wsevent_accept(fd, NULL, NULL);
+    if (c < 0)
+      return fail_errno(L, errno);
+    lua_pushinteger(L, c);
+    return 1;
+  }
+  /* luasocket keeps its own objects: accept with its method, then pass
+   * the selection on.  Its accept goes past wsevent, so FD_ACCEPT is
+   * re-enabled at the next wait or enumeration. */
+  lua_getfield(L, 1, "accept");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 2);
+  if (lua_isnil(L, -2))
+    return 2; /* nil, "timeout" or another luasocket error */
+  lua_pop(L, 1);
+  int c = wse_lua_check_fd(L, -1);
+  if (wsevent_socket_selection(fd, &ev, &mask) == WSEVENT_OK && mask != 0) {
+    int r = wsevent_event_select(c, ev, mask);
+    if (r != WSEVENT_OK)
+      return wse_lua_fail(L, r);
+    lua_getfield(L, -1, "settimeout");
+    lua_pushvalue(L, -2);
+    lua_pushinteger(L, 0);
+    lua_call(L, 2, 0);
+  }
+  return 1;
+}
+
+/* Seconds to whole milliseconds for a timer (no nil: timers end). */
+static uint32_t check_ms(lua_State *L, int arg) {
+  double s = luaL_checknumber(L, arg);
+  luaL_argcheck(L, !isnan(s) && s >= 0, arg, "must be a non-negative number of seconds");
+  double ms = ceil(s * 1000.0);
+  luaL_argcheck(L, ms <= (double)UINT32_MAX - 1, arg, "too large (at most 49 days)");
+  return (uint32_t)ms;
+}
+
+static int l_timer_start(lua_State *L) {
+  wsevent_t h = wse_lua_check_event(L, 1)->handle;
+  uint32_t due = check_ms(L, 2);
+  uint32_t period = lua_isnoneornil(L, 3) ? 0 : check_ms(L, 3);
+  wsevent_timer_t t;
+  int r = wsevent_timer_start(h, due, period, &t);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  lua_pushinteger(L, (lua_Integer)t);
+  return 1;
+}
+
+static int l_timer_cancel(lua_State *L) {
+  int r = wsevent_timer_cancel((wsevent_timer_t)luaL_checkinteger(L, 1));
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
+const luaL_Reg wse_lua_network_functions[] = {
+    {"event_select", l_event_select},
+    {"enum_network_events", l_enum_network_events},
+    {"recv", l_recv},
+    {"send", l_send},
+    {"accept", l_accept},
+    {"timer_start", l_timer_start},
+    {"timer_cancel", l_timer_cancel},
+    {NULL, NULL},
+};
