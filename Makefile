@@ -86,7 +86,8 @@ LUA_HELPER_SO = $(B)/lua-test/testhelper.so
 LUA_PATHS = LUA_CPATH='$(B)/lua/?.so;$(B)/lua-test/?.so;$(B)/swig/lua/?.so;;' \
   LUA_PATH='tests/lua/?.lua;;'
 
-SWIG_DEPS = bindings/wsevent.i bindings/sample/device.i bindings/sample/device.h $(CORE_HDR)
+SWIG_DEPS = bindings/wsevent.i bindings/sample/device.i bindings/sample/device.h $(CORE_HDR) \
+  lua/wsevent_lua.h python/wsevent/include/wsevent_python.h
 PROVIDER_PY = $(B)/swig/py/_device.so
 PROVIDER_LUA = $(B)/swig/lua/device.so
 PROVIDER_CFLAGS = $(CPPFLAGS_CORE) -Ibindings/sample $(CFLAGS) -fPIC -shared \
@@ -235,9 +236,10 @@ $(LUA_SO): $(LUA_SRC) $(LUA_HDR) $(CORE_HDR) $(LIB_SO)
 	  -fvisibility=hidden $(LUA_SRC) -o $@ -L$(B) -l:libwsevent.so.1 \
 	  '-Wl,-rpath,$$ORIGIN/..' -lpthread
 
-$(LUA_HELPER_SO): tests/helpers/lua_testhelper.c tests/helpers/delayed_set.c $(CORE_HDR)
+$(LUA_HELPER_SO): tests/helpers/lua_testhelper.c tests/helpers/delayed_set.c $(CORE_HDR) \
+  lua/wsevent_lua.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
+	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) -Ilua $(CFLAGS) $(WARN) -shared -fPIC \
 	  -fvisibility=hidden $(filter %.c,$^) -o $@ -lpthread
 
 test-lua: $(LUA_SO) $(LUA_HELPER_SO) $(PROVIDER_LUA)
@@ -274,7 +276,7 @@ $(PROVIDER_PY): $(B)/swig/device_wrap_py.c bindings/sample/device.c
 	$(CC) $(PROVIDER_CFLAGS) -I$(PY_INCLUDE) -Ipython/wsevent/include $^ -o $@ -lpthread
 
 $(PROVIDER_LUA): $(B)/swig/device_wrap_lua.c bindings/sample/device.c
-	$(CC) $(PROVIDER_CFLAGS) $(LUA_CFLAGS) $^ -o $@ -lpthread
+	$(CC) $(PROVIDER_CFLAGS) $(LUA_CFLAGS) -Ilua $^ -o $@ -lpthread
 
 providers: $(PROVIDER_PY) $(PROVIDER_LUA)
 
@@ -393,7 +395,7 @@ install: lib $(LUA_SO)
 	ln -sf libwsevent.so.1 $(DESTDIR)$(PREFIX)/lib/libwsevent.so
 	ln -sf libwsevent-winsock.so.1 $(DESTDIR)$(PREFIX)/lib/libwsevent-winsock.so
 	install -m 644 core/include/wsevent.h core/include/wsevent_provider.h \
-	  $(DESTDIR)$(PREFIX)/include/
+	  lua/wsevent_lua.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 core/include/wsevent/winsock2.h core/include/wsevent/ws2tcpip.h \
 	  $(DESTDIR)$(PREFIX)/include/wsevent/
 	for pc in wsevent wsevent-winsock; do \

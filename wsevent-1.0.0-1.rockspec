@@ -19,7 +19,7 @@ build = {
       -- (Programs that also load the Python module or a C host want
       -- the shared libwsevent instead: `make install`.)
       sources = {
-        "lua/completion.c", "lua/event.c", "lua/module.c", "lua/network.c",
+        "lua/capi.c", "lua/completion.c", "lua/event.c", "lua/module.c", "lua/network.c",
         "lua/wait.c", "core/src/event/completion.c", "core/src/event/error.c",
         "core/src/event/event.c", "core/src/event/fork.c",
         "core/src/event/handle.c", "core/src/event/lock.c",

@@ -46,8 +46,10 @@
  *
  * The module's init imports the host module's C API (Python: the capsule
  * wsevent._wsevent._CAPI, wsevent_python.h; Lua: the light userdata
- * wsevent._upcalls and the module's functions), so the provider and the
- * script share one core and one handle space.
+ * wsevent._CAPI, wsevent_lua.h), so the provider and the script share one
+ * core and one handle space.  Compile the wrapper with -I for the header's
+ * directory (Python: wsevent.get_include(); Lua: lua/ or the installed
+ * include directory).
  */
 
 %{
@@ -138,21 +140,9 @@ static WsEvent_CAPI *wsevent_capi;
 #elif defined(SWIGLUA)
 
 %{
-#include "lauxlib.h"
+#include "wsevent_lua.h"
 
-/* A handle from an event userdata or an integer (raises on error). */
-static wsevent_t wsevent_lua_handle(lua_State *L, int idx) {
-  if (lua_isinteger(L, idx))
-    return (wsevent_t)lua_tointeger(L, idx);
-  if (luaL_testudata(L, idx, "wsevent.Event") == NULL)
-    luaL_typeerror(L, idx, "wsevent event or integer handle");
-  lua_getfield(L, idx, "handle"); /* the method: raises if closed */
-  lua_pushvalue(L, idx);
-  lua_call(L, 1, 1);
-  wsevent_t h = (wsevent_t)lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return h;
-}
+static const WsEvent_LuaCAPI *wsevent_capi;
 
 /* WSEVENT_SHUTDOWN's hook, run by a sentinel's __gc at lua_close: Lua
  * finalizes it before the table of loaded C libraries (created earlier,
@@ -164,21 +154,14 @@ static int wsevent_lua_shutdown(lua_State *L) {
     wsevent_lua_shutdown_fn();
   return 0;
 }
-
-/* package.loaded.wsevent[name], pushed. */
-static void wsevent_lua_field(lua_State *L, const char *name) {
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_getfield(L, -1, "wsevent");
-  lua_remove(L, -2);
-  if (!lua_istable(L, -1))
-    luaL_error(L, "the wsevent module is not loaded");
-  lua_getfield(L, -1, name);
-  lua_remove(L, -2);
-}
 %}
 
 %typemap(in, checkfn="") wsevent_t {
-  $1 = wsevent_lua_handle(L, $input);
+  $1 = wsevent_capi->handle_of(L, $input, 1);
+}
+%typemap(typecheck, precedence=SWIG_TYPECHECK_UINT64) wsevent_t {
+  $1 = lua_isinteger(L, $input) ||
+       luaL_testudata(L, $input, wsevent_capi->event_metatable) != NULL;
 }
 %typemap(out) wsevent_t {
   lua_pushinteger(L, (lua_Integer)$1); SWIG_arg++;
@@ -188,36 +171,26 @@ static void wsevent_lua_field(lua_State *L, const char *name) {
     lua_pushnil(L); SWIG_arg++;
   } else {
     /* The provider gives its new event away: the Lua object owns it. */
-    wsevent_lua_field(L, "_from_handle");
-    lua_pushinteger(L, (lua_Integer)$1);
-    lua_pushboolean(L, 1);
-    lua_call(L, 2, 1);
+    int r = wsevent_capi->push_from_handle(L, $1, 1);
+    if (r != WSEVENT_OK)
+      luaL_error(L, "the provider returned a handle that is not an event: %s",
+                 wsevent_capi->upcalls->xStrerror(r));
     SWIG_arg++;
   }
 }
 %typemap(in, checkfn="") (wsevent_completion_fn fn, wsevent_completion_fn release, void *context) {
-  if (lua_isnoneornil(L, $input)) {
-    $1 = NULL;
-    $2 = NULL;
-    $3 = NULL;
-  } else {
-    luaL_checktype(L, $input, LUA_TFUNCTION);
-    wsevent_lua_field(L, "_completion_routine");
-    $1 = (wsevent_completion_fn)(uintptr_t)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    wsevent_lua_field(L, "_completion_release");
-    $2 = (wsevent_completion_fn)(uintptr_t)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    wsevent_lua_field(L, "completion");
-    lua_pushvalue(L, $input);
-    lua_call(L, 1, 1);
-    $3 = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-  }
+  wsevent_capi->completion_of(L, $input, &$1, &$2, &$3);
 }
 %typemap(argout) (wsevent_completion_fn fn, wsevent_completion_fn release, void *context) {
   if (result < 0 && $3 != NULL)
     $2($3); /* not kept by the provider */
+}
+%typemap(in, checkfn="") (wsevent_completion_fn fn, void *context) (wsevent_completion_fn release_fn) {
+  wsevent_capi->completion_of(L, $input, &$1, &release_fn, &$2);
+}
+%typemap(argout) (wsevent_completion_fn fn, void *context) {
+  if (result < 0 && $2 != NULL)
+    release_fn$argnum($2); /* not kept by the provider */
 }
 
 /* Strict integers: SWIG's defaults go through lua_Number (and truncate).
@@ -245,14 +218,8 @@ WSEVENT_LUA_INTEGER(long long, 1)
 WSEVENT_LUA_INTEGER(unsigned long long, v >= 0)
 
 %init %{
-  lua_getglobal(L, "require");
-  lua_pushstring(L, "wsevent");
-  lua_call(L, 1, 1);
-  lua_getfield(L, -1, WSEVENT_LUA_UPCALLS_FIELD);
-  wsevent_host_upcalls = (const struct wsevent_upcalls *)lua_touserdata(L, -1);
-  lua_pop(L, 2);
-  if (wsevent_host_upcalls == NULL)
-    luaL_error(L, "wsevent._upcalls is missing");
+  wsevent_capi = wsevent_lua_import(L);
+  wsevent_host_upcalls = wsevent_capi->upcalls;
 %}
 
 %define WSEVENT_STARTUP(fn)

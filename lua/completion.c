@@ -168,6 +168,8 @@ static int l_completion(lua_State *L) {
   return 1;
 }
 
+void *wse_lua_new_routine(lua_State *L, int arg) { return new_routine(L, arg); }
+
 const luaL_Reg wse_lua_completion_functions[] = {
     {"thread_id", l_thread_id},
     {"queue_completion", l_queue_completion},

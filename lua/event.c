@@ -47,22 +47,27 @@ static int l_event(lua_State *L) {
   return 1;
 }
 
-/* _from_handle(h [, owned]): an Event for a handle a provider made.  It
- * borrows the handle unless owned is true (then closing or collecting it
- * closes the event: the provider gave its event away). */
-static int l_from_handle(lua_State *L) {
-  wsevent_t h = (wsevent_t)luaL_checkinteger(L, 1);
-  int owned = lua_toboolean(L, 2);
+int wse_lua_push_from_handle(lua_State *L, wsevent_t h, int owned) {
   unsigned flags;
   int r = wsevent_get_flags(h, &flags);
   if (r != WSEVENT_OK)
-    return wse_lua_fail(L, r);
+    return r;
   Event *ev = new_event(L);
   ev->handle = h;
   ev->owned = owned;
   ev->manual_reset = !(flags & WSEVENT_AUTO_RESET);
   ev->closed = 0;
-  return 1;
+  return WSEVENT_OK;
+}
+
+/* _from_handle(h [, owned]): an Event for a handle a provider made.  It
+ * borrows the handle unless owned is true (then closing or collecting it
+ * closes the event: the provider gave its event away). */
+static int l_from_handle(lua_State *L) {
+  lua_Integer h = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, h > 0, 1, "not a handle");
+  int r = wse_lua_push_from_handle(L, (wsevent_t)h, lua_toboolean(L, 2));
+  return r == WSEVENT_OK ? 1 : wse_lua_fail(L, r);
 }
 
 static int l_set(lua_State *L) {

@@ -64,6 +64,15 @@ WSE_LUA_HIDDEN void wse_lua_check_keys(lua_State *L, int arg,
 WSE_LUA_HIDDEN void wse_lua_run_routine(void *context);
 WSE_LUA_HIDDEN void wse_lua_release_routine(void *context);
 WSE_LUA_HIDDEN void wse_lua_reraise_routine_error(lua_State *L);
+/* A routine context for the function at arg (raises if not a function). */
+WSE_LUA_HIDDEN void *wse_lua_new_routine(lua_State *L, int arg);
+
+/* Pushes an Event for an open handle (event.c); a core code, nothing
+ * pushed on failure. */
+WSE_LUA_HIDDEN int wse_lua_push_from_handle(lua_State *L, wsevent_t h,
+                                            int owned);
+/* wsevent._CAPI, pushed (capi.c). */
+WSE_LUA_HIDDEN void wse_lua_push_capi(lua_State *L);
 
 /* A descriptor from an integer or an object with :getfd() (luasocket). */
 WSE_LUA_HIDDEN int wse_lua_check_fd(lua_State *L, int arg);

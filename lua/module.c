@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "glue.h"
+#include "wsevent_lua.h"
 
 int wse_lua_fail(lua_State *L, int code) {
   luaL_pushfail(L);
@@ -173,6 +174,8 @@ __attribute__((visibility("default"))) int luaopen_wsevent(lua_State *L) {
   create_meta(L);
   lua_pushlightuserdata(L, (void *)wsevent_upcalls());
   lua_setfield(L, -2, WSEVENT_LUA_UPCALLS_FIELD);
+  wse_lua_push_capi(L);
+  lua_setfield(L, -2, WSEVENT_LUA_CAPI_FIELD);
   lua_pushlightuserdata(L, (void *)(uintptr_t)wse_lua_run_routine);
   lua_setfield(L, -2, "_completion_routine");
   lua_pushlightuserdata(L, (void *)(uintptr_t)wse_lua_release_routine);

@@ -139,3 +139,57 @@ describe("provider arguments", function()
     assert.has_error(function() device.device_start(ev, 1.5, nil) end)
   end)
 end)
+
+describe("the C API (wsevent._CAPI, wsevent_lua.h)", function()
+  local helper = require "testhelper"
+
+  it("gives the handle of an open event, and refuses anything else", function()
+    local ev = wsevent.event()
+    assert.equals(ev:handle(), helper.capi_handle(ev))
+    assert.equals(ev:handle(), helper.capi_handle(ev:handle(), true))
+    assert.has_error(function() helper.capi_handle(ev:handle()) end,
+                     "bad argument #1 to 'capi_handle' (wsevent event expected, got number)")
+    assert.has_error(function() helper.capi_handle({handle = ev:handle()}, true) end,
+                     "bad argument #1 to 'capi_handle' (wsevent event or integer handle expected, got table)")
+    assert.has_error(function() helper.capi_handle(-1, true) end,
+                     "bad argument #1 to 'capi_handle' (not a handle)")
+    ev:close()
+    assert.has_error(function() helper.capi_handle(ev) end,
+                     "bad argument #1 to 'capi_handle' (event is closed)")
+  end)
+
+  it("makes borrowed and owned events for a handle", function()
+    local owner = wsevent.event{manual_reset = false}
+    local borrowed = helper.capi_from_handle(owner:handle(), false)
+    assert.is_false(borrowed:owned())
+    assert.is_false(borrowed:manual_reset())
+    borrowed:close()
+    assert.is_true(owner:set())               -- the borrowed one did not close it
+    local adopted = helper.capi_from_handle(owner:handle(), true)
+    assert.is_true(adopted:owned())
+    adopted:close()
+    assert.equals(wsevent.WSEVENT_EINVAL_HANDLE, select(3, owner:set()))
+    local none, code = helper.capi_from_handle(owner:handle(), true)
+    assert.is_nil(none)
+    assert.equals(wsevent.WSEVENT_EINVAL_HANDLE, code)
+  end)
+
+  it("turns a function into a routine that runs once in this thread", function()
+    local ran = 0
+    assert.is_true(helper.capi_queue_later(function() ran = ran + 1 end, 10))
+    local done = wsevent.event()
+    assert.same({nil, "io_completion"},
+                {wsevent.wait_for_multiple({done}, {alertable = true, timeout = 10})})
+    assert.equals(1, ran)
+    assert.has_error(function() helper.capi_queue_later(42) end,
+                     "bad argument #1 to 'capi_queue_later' (function expected, got number)")
+  end)
+
+  it("releases a routine that is never queued, from any thread", function()
+    local ran = false
+    assert.is_true(helper.capi_release(function() ran = true end))
+    assert.is_false(helper.capi_release(nil))
+    wsevent.sleep(0, true)
+    assert.is_false(ran)
+  end)
+end)
