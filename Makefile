@@ -100,7 +100,7 @@ comma = ,
 
 .PHONY: all lib deps demo test check bench install clean providers \
   build-all test-all check-all demo-all bench-all test-c test-stress \
-  test-winsock test-python test-lua test-embed test-install test-pip test-rock check-tsan \
+  test-winsock test-python test-lua test-embed test-install test-pip test-rock rock rock-install check-tsan \
   check-asan check-valgrind check-python-asan check-lua-asan fuzz
 
 all: lib
@@ -222,10 +222,23 @@ ROCK_TREE = $(B)/rocks
 test-rock:
 	rm -rf $(ROCK_TREE)
 	luarocks --lua-version=5.4 make --tree $(CURDIR)/$(ROCK_TREE) wsevent-$(VERSION)-1.rockspec >/dev/null
-	@# luarocks builds next to the sources, and leaves wsevent.so in the top
-	@# directory, where Python would import it as the wsevent package
-	rm -f lua/*.o core/src/*/*.o wsevent.so
 	cd /tmp && $(LUA) $(CURDIR)/tests/install/rock_smoke.lua $(CURDIR)/$(ROCK_TREE) $(VERSION)
+
+# What the rockspec's make build calls (luarocks passes CFLAGS, LUA_CFLAGS
+# and ROCK_LIBDIR): the module and the shared core, side by side.
+ROCK_SO = $(B)/rock/wsevent.so
+rock: $(LIB_SO) $(ROCK_SO)
+
+$(ROCK_SO): $(LUA_SRC) $(LUA_HDR) $(CORE_HDR) $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
+	  -fvisibility=hidden $(LUA_SRC) -o $@ -L$(B) -l:libwsevent.so.1 \
+	  '-Wl,-rpath,$$ORIGIN' -lpthread
+
+rock-install: rock
+	test -n "$(ROCK_LIBDIR)" || { echo "ROCK_LIBDIR is not set (luarocks sets it)"; exit 1; }
+	install -d $(ROCK_LIBDIR)
+	install -m 755 $(LIB_SO) $(ROCK_SO) $(ROCK_LIBDIR)/
 
 # The module links no -llua5.4: the interpreter provides the symbols.  It
 # lives in build/lua, away from any directory on Python's path.

@@ -12,25 +12,19 @@ descriptors.]],
 }
 dependencies = { "lua >= 5.4, < 5.5" }
 build = {
-  type = "builtin",
-  modules = {
-    wsevent = {
-      -- The module with its own copy of the core: a Lua-only install.
-      -- (Programs that also load the Python module or a C host want
-      -- the shared libwsevent instead: `make install`.)
-      sources = {
-        "lua/capi.c", "lua/completion.c", "lua/event.c", "lua/module.c", "lua/network.c",
-        "lua/wait.c", "core/src/event/completion.c", "core/src/event/error.c",
-        "core/src/event/event.c", "core/src/event/fork.c",
-        "core/src/event/handle.c", "core/src/event/lock.c",
-        "core/src/event/pollwait.c", "core/src/event/port.c",
-        "core/src/event/provider.c", "core/src/event/source.c",
-        "core/src/event/wait.c", "core/src/net/reactor.c",
-        "core/src/net/select.c", "core/src/net/timer.c",
-      },
-      incdirs = { "core/include", "core/src/event" },
-      defines = { "_GNU_SOURCE" },
-      libraries = { "pthread" },
-    },
+  -- One core per process: the module links libwsevent.so.1, installed
+  -- beside it (found through $ORIGIN), the same shared library as the C
+  -- API and the Python package use; the dynamic linker loads one library
+  -- per soname, so a process that also loads the Python module or links
+  -- libwsevent shares one core and one handle space with the rock.
+  type = "make",
+  build_target = "rock",
+  build_variables = {
+    CFLAGS = "$(CFLAGS)",
+    LUA_CFLAGS = "-I$(LUA_INCDIR)",
+  },
+  install_target = "rock-install",
+  install_variables = {
+    ROCK_LIBDIR = "$(LIBDIR)",
   },
 }
