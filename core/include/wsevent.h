@@ -62,7 +62,11 @@ typedef uint64_t wsevent_thread_t;
   XX(ELIMIT, -6, "too many objects")                                          \
   XX(ENOTSOCK, -7, "not a socket")                                            \
   XX(ENOTSUP, -8, "not supported on Linux")                                   \
-  XX(ESYS, -9, "unexpected system error")
+  XX(ESYS, -9, "unexpected system error")                                     \
+  XX(IO_PENDING, 4, "the operation is pending")                               \
+  XX(IO_INCOMPLETE, -10, "the operation has not completed yet")               \
+  XX(EABORTED, -11, "the operation was cancelled or its socket closed")       \
+  XX(ESOCKET, -12, "the socket operation failed (the system error says why)")
 
 enum wsevent_code {
 #define WSEVENT_XX_(name, value, text) WSEVENT_##name = value,
@@ -515,8 +519,10 @@ WSEVENT_EXTERN ssize_t wsevent_sendmsg(int fd, const struct msghdr *msg, int fla
 WSEVENT_EXTERN int wsevent_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 
 /* wsevent_socket_closing: fd is about to be closed: cancel its selection
- * now (closesocket does).  WSEVENT_OK, or WSEVENT_ENOTSOCK if it was not
- * selected.  A socket closed without it is noticed later, harmlessly. */
+ * and complete its overlapped operations with WSEVENT_EABORTED now
+ * (closesocket does).  WSEVENT_OK, or WSEVENT_ENOTSOCK if it was neither
+ * selected nor had operations.  A selected socket closed without it is
+ * noticed later, harmlessly; its pending operations are not. */
 WSEVENT_EXTERN int wsevent_socket_closing(int fd);
 
 /* wsevent_socket_selection: the event and mask fd is selected with (0 and
@@ -524,6 +530,133 @@ WSEVENT_EXTERN int wsevent_socket_closing(int fd);
  * WSEVENT_EINVAL (a NULL pointer). */
 WSEVENT_EXTERN int wsevent_socket_selection(int fd, wsevent_t *event,
                                             long *mask);
+
+/* ---- Overlapped socket I/O (WSARecv, WSASend, ... with an overlapped) --
+ *
+ * An operation starts on a socket and returns at once: WSEVENT_OK if it
+ * completed now, WSEVENT_IO_PENDING if it will complete later, or a failure
+ * (then nothing was started and nothing is signalled).  At completion,
+ * immediate or later, the library fills the overlapped record and then
+ * either queues `routine` to the thread that started the operation (it runs
+ * inside that thread's next alertable wait, as Winsock's completion
+ * routines do) or, without a routine, sets ov->event (if not 0).  A routine
+ * gets the outcome, the bytes transferred, the record and the flags.
+ *
+ * The caller owns the buffers and the record: both must stay valid until
+ * the operation completed (the record's status is no longer
+ * WSEVENT_IO_PENDING, or the routine ran).  The array of buffers is copied
+ * at the start, as Winsock captures its WSABUF array.
+ *
+ * Operations of one kind on one socket complete in the order they were
+ * started: receives each take the data that was next, sends put their
+ * bytes on the wire one after the other, whole (a stream send completes
+ * once every byte is sent).  A receive completes with what is there (1
+ * byte or more), or 0 bytes at the end of the stream; a receive into no
+ * bytes completes when data (or the end) is there, taking nothing.
+ *
+ * Linux cannot tell the library that a descriptor was closed: close a
+ * socket with pending operations through wsevent_socket_closing() (the
+ * Winsock header's closesocket does), which completes each with
+ * WSEVENT_EABORTED.  A socket closed behind the library's back leaves its
+ * operations pending for good.
+ */
+typedef struct wsevent_overlapped {
+  /* Set by the caller before the start: */
+  wsevent_t event;   /* set at completion when there is no routine; 0: none */
+  void *context;     /* the caller's, never read by the library */
+  /* Called instead of the routine when the routine can never run because
+   * its thread ended first; NULL: nothing to do.  It may run in any
+   * thread, with the library's lock held: record the fact and return
+   * (no library call, no lock that a thread calling the library holds). */
+  void (*release)(struct wsevent_overlapped *ov);
+  /* Written by the library; read them once the operation has completed
+   * (wsevent_overlapped_result() waits for that): */
+  int status;        /* WSEVENT_IO_PENDING, then WSEVENT_OK or a failure */
+  int error;         /* the errno of a WSEVENT_ESOCKET failure, else 0 */
+  size_t bytes;      /* bytes transferred */
+  int flags;         /* a receive's MSG_* result flags (MSG_TRUNC...) */
+  int socket;        /* an accept's new descriptor, else -1 */
+  void *internal;    /* the library's */
+} wsevent_overlapped_t;
+
+/* A buffer of an operation, as WSABUF. */
+typedef struct wsevent_buf {
+  size_t len;
+  void *buf;
+} wsevent_buf_t;
+
+/* A completion routine: status (WSEVENT_OK or a failure), bytes, the
+ * operation's record, the receive flags. */
+typedef void (*wsevent_overlapped_fn)(int status, size_t bytes,
+                                      wsevent_overlapped_t *ov, int flags);
+
+/*
+ * Start a receive (recvmsg flags: MSG_PEEK, MSG_OOB, MSG_WAITALL are not
+ * allowed, as Winsock's overlapped receive refuses them), a receive-from
+ * (the sender's address into *from / *fromlen, which must stay valid too),
+ * a send or a send-to (flags: MSG_OOB, MSG_DONTROUTE; sends never raise
+ * SIGPIPE).  nbufs may be 0 (then bufs may be NULL) and at most
+ * WSEVENT_MAX_BUFS.  Returns WSEVENT_OK, WSEVENT_IO_PENDING, or:
+ * WSEVENT_ENOTSOCK (checked first), WSEVENT_EINVAL (NULL record, bad
+ * buffers, flags, a record already in use), WSEVENT_ESOCKET (the system
+ * refused at once: ov->error says why; also recorded in the record),
+ * WSEVENT_ENOMEM, WSEVENT_ENFILE.
+ */
+#define WSEVENT_MAX_BUFS 1024
+WSEVENT_EXTERN int wsevent_recv_overlapped(int fd, const wsevent_buf_t *bufs,
+                                           size_t nbufs, int flags,
+                                           wsevent_overlapped_t *ov,
+                                           wsevent_overlapped_fn routine);
+WSEVENT_EXTERN int wsevent_recvfrom_overlapped(int fd, const wsevent_buf_t *bufs,
+                                               size_t nbufs, int flags,
+                                               struct sockaddr *from,
+                                               socklen_t *fromlen,
+                                               wsevent_overlapped_t *ov,
+                                               wsevent_overlapped_fn routine);
+WSEVENT_EXTERN int wsevent_send_overlapped(int fd, const wsevent_buf_t *bufs,
+                                           size_t nbufs, int flags,
+                                           wsevent_overlapped_t *ov,
+                                           wsevent_overlapped_fn routine);
+WSEVENT_EXTERN int wsevent_sendto_overlapped(int fd, const wsevent_buf_t *bufs,
+                                             size_t nbufs, int flags,
+                                             const struct sockaddr *to,
+                                             socklen_t tolen,
+                                             wsevent_overlapped_t *ov,
+                                             wsevent_overlapped_fn routine);
+/*
+ * Accept a connection on a listening socket: ov->socket is the new
+ * descriptor (close-on-exec, blocking), and its peer's address goes to
+ * *addr / *addrlen if addr is not NULL.  Connect a socket to an address
+ * (ConnectEx).  Both make the socket non-blocking (Linux cannot accept or
+ * connect without blocking otherwise).  Same returns as above.
+ */
+WSEVENT_EXTERN int wsevent_accept_overlapped(int fd, struct sockaddr *addr,
+                                             socklen_t *addrlen,
+                                             wsevent_overlapped_t *ov,
+                                             wsevent_overlapped_fn routine);
+WSEVENT_EXTERN int wsevent_connect_overlapped(int fd, const struct sockaddr *addr,
+                                              socklen_t addrlen,
+                                              wsevent_overlapped_t *ov,
+                                              wsevent_overlapped_fn routine);
+
+/*
+ * wsevent_overlapped_result: the outcome of an operation, with Winsock's
+ * rules (WSAGetOverlappedResult).  Not complete: WSEVENT_IO_INCOMPLETE
+ * unless `wait`, then it blocks until it is.  Complete: the operation's
+ * status (WSEVENT_OK or its failure), with *bytes and *flags (either may
+ * be NULL).  WSEVENT_EINVAL for a NULL record or one never started.
+ */
+WSEVENT_EXTERN int wsevent_overlapped_result(wsevent_overlapped_t *ov, int wait,
+                                             size_t *bytes, int *flags);
+
+/*
+ * wsevent_cancel_overlapped: complete fd's pending operations (only the
+ * one of `ov`, if not NULL) with WSEVENT_EABORTED, as CancelIoEx.  Bytes
+ * already moved stay counted: a send cancelled half-way reports what it
+ * sent.  Returns WSEVENT_OK, or WSEVENT_EINVAL_HANDLE if nothing matched
+ * was pending (Windows' ERROR_NOT_FOUND).
+ */
+WSEVENT_EXTERN int wsevent_cancel_overlapped(int fd, wsevent_overlapped_t *ov);
 
 /* A waitable timer id.  0 is never valid. */
 typedef uint64_t wsevent_timer_t;

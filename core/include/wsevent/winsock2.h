@@ -9,7 +9,9 @@
  * WSAEnumNetworkEvents with WSANETWORKEVENTS and every FD_* / FD_*_BIT,
  * WSAStartup/WSACleanup, WSAGetLastError/WSASetLastError (per thread),
  * SOCKET, INVALID_SOCKET, SOCKET_ERROR, closesocket, ioctlsocket (FIONBIO,
- * FIONREAD), SD_RECEIVE/SD_SEND/SD_BOTH, u_char/u_short/u_int/u_long, the
+ * FIONREAD), SD_RECEIVE/SD_SEND/SD_BOTH, overlapped I/O (WSASocket,
+ * WSABUF, WSAOVERLAPPED, completion routines, WSARecv, WSARecvFrom,
+ * WSASend, WSASendTo, WSAGetOverlappedResult, CancelIoEx, SleepEx), u_char/u_short/u_int/u_long, the
  * Windows types the calls use, and the error codes with their Windows
  * values.  Return values and last errors are those Windows documents for
  * each call, including WSAWaitForMultipleEvents' limit of
@@ -202,7 +204,107 @@ WSEVENT_EXTERN int WSAEventSelect(SOCKET s, WSAEVENT hEventObject,
 WSEVENT_EXTERN int WSAEnumNetworkEvents(SOCKET s, WSAEVENT hEventObject,
                                         LPWSANETWORKEVENTS lpNetworkEvents);
 
-/* closesocket: cancels the socket's selection, then closes it. */
+/* ---- overlapped I/O ---- */
+#ifndef CALLBACK
+#define CALLBACK
+#endif
+#ifndef WINAPI
+#define WINAPI
+#endif
+typedef unsigned long ULONG;
+typedef uintptr_t ULONG_PTR;
+typedef char CHAR;
+typedef unsigned int GROUP;
+typedef void *LPWSAPROTOCOL_INFO; /* only NULL is accepted */
+
+#define WSA_FLAG_OVERLAPPED 0x01
+#define WSA_FLAG_NO_HANDLE_INHERIT 0x80
+#define WAIT_IO_COMPLETION 0xC0u
+
+typedef struct _WSABUF {
+  ULONG len;
+  CHAR *buf;
+} WSABUF, *LPWSABUF;
+
+/* Internal, InternalHigh, Offset and OffsetHigh are there for code that
+ * clears or copies them; the library keeps the operation's state in its
+ * own record at the end (read the outcome with WSAGetOverlappedResult or
+ * HasOverlappedIoCompleted).  With a completion routine, hEvent is the
+ * program's, as on Windows. */
+typedef struct _WSAOVERLAPPED WSAOVERLAPPED, *LPWSAOVERLAPPED;
+typedef void(CALLBACK *LPWSAOVERLAPPED_COMPLETION_ROUTINE)(
+    DWORD dwError, DWORD cbTransferred, LPWSAOVERLAPPED lpOverlapped,
+    DWORD dwFlags);
+struct _WSAOVERLAPPED {
+  ULONG_PTR Internal;
+  ULONG_PTR InternalHigh;
+  DWORD Offset;
+  DWORD OffsetHigh;
+  WSAEVENT hEvent;
+  /* The library's. */
+  wsevent_overlapped_t wsevent_record;
+  LPWSAOVERLAPPED_COMPLETION_ROUTINE wsevent_routine;
+};
+#define HasOverlappedIoCompleted(lpOverlapped)                                \
+  ((lpOverlapped)->wsevent_record.status != WSEVENT_IO_PENDING)
+
+/* socket() with Winsock's extra arguments: lpProtocolInfo must be NULL and
+ * g 0; WSA_FLAG_OVERLAPPED is accepted (every socket can do overlapped I/O
+ * here), WSA_FLAG_NO_HANDLE_INHERIT gives a close-on-exec descriptor. */
+WSEVENT_EXTERN SOCKET WSASocket(int af, int type, int protocol,
+                                LPWSAPROTOCOL_INFO lpProtocolInfo, GROUP g,
+                                DWORD dwFlags);
+#define WSASocketA WSASocket
+#define WSASocketW WSASocket
+
+/*
+ * Overlapped receive and send, as Windows documents them: with
+ * lpOverlapped NULL the call is an ordinary (blocking or not, as the
+ * socket is) one.  With it: 0 if the operation completed at once (the
+ * event is set or the routine queued all the same), SOCKET_ERROR with
+ * WSA_IO_PENDING if it will complete later, SOCKET_ERROR with another
+ * error if it could not start (nothing is signalled then).  A truncated
+ * datagram fails with WSAEMSGSIZE, the buffer filled.  The WSABUF array may
+ * be on the stack; the buffers must live until completion.
+ */
+WSEVENT_EXTERN int WSARecv(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+                           LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+                           LPWSAOVERLAPPED lpOverlapped,
+                           LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+WSEVENT_EXTERN int WSARecvFrom(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+                               LPDWORD lpNumberOfBytesRecvd, LPDWORD lpFlags,
+                               struct sockaddr *lpFrom, INT *lpFromlen,
+                               LPWSAOVERLAPPED lpOverlapped,
+                               LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+WSEVENT_EXTERN int WSASend(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+                           LPDWORD lpNumberOfBytesSent, DWORD dwFlags,
+                           LPWSAOVERLAPPED lpOverlapped,
+                           LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+WSEVENT_EXTERN int WSASendTo(SOCKET s, LPWSABUF lpBuffers, DWORD dwBufferCount,
+                             LPDWORD lpNumberOfBytesSent, DWORD dwFlags,
+                             const struct sockaddr *lpTo, int iTolen,
+                             LPWSAOVERLAPPED lpOverlapped,
+                             LPWSAOVERLAPPED_COMPLETION_ROUTINE lpCompletionRoutine);
+/* The outcome: TRUE with the bytes and flags once complete; FALSE with
+ * WSA_IO_INCOMPLETE if not (fWait FALSE), or with the operation's error
+ * (WSA_OPERATION_ABORTED when cancelled or its socket closed). */
+WSEVENT_EXTERN BOOL WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED lpOverlapped,
+                                           LPDWORD lpcbTransfer, BOOL fWait,
+                                           LPDWORD lpdwFlags);
+/* Cancel a socket's operations (one, or all with NULL): they complete with
+ * WSA_OPERATION_ABORTED.  hFile is the socket cast as Windows code casts
+ * it, (HANDLE)s.  FALSE with ERROR_NOT_FOUND (WSAGetLastError) if nothing
+ * matched was pending. */
+typedef void *HANDLE;
+#define ERROR_NOT_FOUND 1168
+WSEVENT_EXTERN BOOL CancelIoEx(HANDLE hFile, LPWSAOVERLAPPED lpOverlapped);
+/* An alertable sleep runs the thread's completion routines: the kernel32
+ * call Winsock samples wait in. WAIT_IO_COMPLETION if routines ran, else
+ * 0. */
+WSEVENT_EXTERN DWORD SleepEx(DWORD dwMilliseconds, BOOL bAlertable);
+
+/* closesocket: cancels the socket's selection, completes its pending
+ * overlapped operations with WSA_OPERATION_ABORTED, then closes it. */
 WSEVENT_EXTERN int closesocket(SOCKET s);
 /* ioctlsocket: FIONBIO (clearing it while WSAEventSelect is in force fails
  * with WSAEINVAL, as on Windows) and FIONREAD. */

@@ -8,8 +8,8 @@
  *
  * reactor.c owns one thread that waits in epoll.  A registration names a
  * callback of its own (the pattern of libuv's uv__io_t), so the reactor
- * knows nothing of the files that register: select.c (WSAEventSelect) and
- * timer.c (waitable timers).
+ * knows nothing of the files that register: select.c (WSAEventSelect),
+ * overlapped.c (overlapped socket I/O) and timer.c (waitable timers).
  */
 #ifndef WSEVENT_NET_H
 #define WSEVENT_NET_H
@@ -107,6 +107,11 @@ WSE_HIDDEN int wse_errno_code(int err);
 /* Fork child: each file drops its state without touching the parent's.
  * The reactor calls them from its own child handler. */
 WSE_HIDDEN void wse_select_forget(void);
+WSE_HIDDEN void wse_overlapped_forget(void);
+
+/* Under the mutex: fd is being closed: complete its overlapped operations
+ * with WSEVENT_EABORTED (overlapped.c).  False if it had no record. */
+WSE_HIDDEN bool wse_overlapped_closing(int fd);
 WSE_HIDDEN void wse_timer_forget(void);
 
 #endif

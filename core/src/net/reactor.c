@@ -238,6 +238,7 @@ static void child_after_fork(void) {
   regs = NULL;
   n_regs = 0;
   wse_select_forget();
+  wse_overlapped_forget();
   wse_timer_forget();
   pthread_mutex_init(&wse_reactor_mutex, NULL);
 }

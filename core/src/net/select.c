@@ -665,8 +665,9 @@ int wsevent_socket_closing(int fd) {
   struct sock *s = sock_of(fd);
   if (s != NULL)
     drop(s, true);
+  bool had_ops = wse_overlapped_closing(fd);
   wse_reactor_unlock();
-  return s != NULL ? WSEVENT_OK : WSEVENT_ENOTSOCK;
+  return s != NULL || had_ops ? WSEVENT_OK : WSEVENT_ENOTSOCK;
 }
 
 int wsevent_socket_selection(int fd, wsevent_t *event, long *mask) {

@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -315,4 +317,258 @@ int ioctlsocket(SOCKET s, long cmd, u_long *argp) {
   }
   errno = saved;
   return 0;
+}
+
+/* ---- overlapped I/O ---- */
+
+SOCKET WSASocket(int af, int type, int protocol, LPWSAPROTOCOL_INFO info,
+                 GROUP g, DWORD flags) {
+  int saved = errno;
+  if (!started())
+    return INVALID_SOCKET;
+  if (info != NULL || g != 0 ||
+      (flags & ~(DWORD)(WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT)) != 0) {
+    fail(WSAEINVAL);
+    return INVALID_SOCKET;
+  }
+  int s = socket(af, type | ((flags & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0),
+                 protocol);
+  if (s < 0) {
+    WSASetLastError(wsa_from_errno(errno));
+    return INVALID_SOCKET;
+  }
+  errno = saved;
+  return s;
+}
+
+/* The Winsock error of a finished operation's core outcome. */
+static int overlapped_error(int status, int err, int flags) {
+  switch (status) {
+  case WSEVENT_OK: return (flags & MSG_TRUNC) ? WSAEMSGSIZE : 0;
+  case WSEVENT_EABORTED: return WSA_OPERATION_ABORTED;
+  case WSEVENT_ESOCKET: return wsa_from_errno(err);
+  case WSEVENT_ENOTSOCK: return WSAENOTSOCK;
+  case WSEVENT_IO_INCOMPLETE: return WSA_IO_INCOMPLETE;
+  case WSEVENT_ENOMEM: return WSAENOBUFS;
+  case WSEVENT_ENFILE: return WSAEMFILE;
+  default: return WSAEINVAL;
+  }
+}
+
+static void run_routine(int status, size_t bytes, wsevent_overlapped_t *rec,
+                        int flags) {
+  LPWSAOVERLAPPED ov = (LPWSAOVERLAPPED)((char *)rec -
+                                         offsetof(WSAOVERLAPPED, wsevent_record));
+  ov->Internal = (ULONG_PTR)status;
+  ov->InternalHigh = (ULONG_PTR)bytes;
+  ov->wsevent_routine(overlapped_error(status, rec->error, flags), (DWORD)bytes,
+                      ov, (DWORD)(flags & ~MSG_TRUNC));
+}
+
+enum { RECV, SEND };
+
+/* WSARecv, WSARecvFrom, WSASend, WSASendTo: one path. */
+static int transfer(int dir, SOCKET s, LPWSABUF wsabufs, DWORD count,
+                    LPDWORD done, DWORD *flags_in, struct sockaddr *from, INT *fromlen,
+                    const struct sockaddr *to, int tolen, LPWSAOVERLAPPED ov,
+                    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
+  enum { ON_STACK = 16 };
+  wsevent_buf_t stack[ON_STACK], *bufs = stack;
+  int saved = errno;
+  if (!started())
+    return SOCKET_ERROR;
+  if (!is_socket(s)) {
+    fail(WSAENOTSOCK);
+    return SOCKET_ERROR;
+  }
+  if ((wsabufs == NULL && count != 0) || (dir == RECV && flags_in == NULL) ||
+      (ov == NULL && done == NULL)) {
+    fail(WSAEFAULT);
+    return SOCKET_ERROR;
+  }
+  if (count > WSEVENT_MAX_BUFS) {
+    fail(WSAEINVAL);
+    return SOCKET_ERROR;
+  }
+  if (count > ON_STACK && (bufs = malloc(count * sizeof *bufs)) == NULL) {
+    fail(WSAENOBUFS);
+    return SOCKET_ERROR;
+  }
+  for (DWORD i = 0; i < count; i++)
+    bufs[i] = (wsevent_buf_t){wsabufs[i].len, wsabufs[i].buf};
+  int flags = (int)*flags_in, r;
+  size_t bytes = 0;
+  int out_flags = 0, err = 0;
+  if (ov == NULL) {
+    /* An ordinary call, through the calls that re-enable network events. */
+    struct msghdr m = {0};
+    struct iovec iov_stack[ON_STACK], *iov = count > ON_STACK
+                                                 ? malloc(count * sizeof *iov)
+                                                 : iov_stack;
+    if (iov == NULL) {
+      if (bufs != stack)
+        free(bufs);
+      fail(WSAENOBUFS);
+      return SOCKET_ERROR;
+    }
+    for (DWORD i = 0; i < count; i++)
+      iov[i] = (struct iovec){bufs[i].buf, bufs[i].len};
+    m.msg_iov = iov;
+    m.msg_iovlen = count;
+    ssize_t n;
+    if (dir == RECV) {
+      m.msg_name = from;
+      m.msg_namelen = from != NULL && fromlen != NULL ? (socklen_t)*fromlen : 0;
+      n = wsevent_recvmsg(s, &m, flags);
+      if (n >= 0 && from != NULL && fromlen != NULL)
+        *fromlen = (INT)m.msg_namelen;
+    } else {
+      m.msg_name = (void *)to;
+      m.msg_namelen = to != NULL ? (socklen_t)tolen : 0;
+      n = wsevent_sendmsg(s, &m, flags);
+    }
+    err = errno;
+    if (iov != iov_stack)
+      free(iov);
+    if (bufs != stack)
+      free(bufs);
+    if (n < 0) {
+      WSASetLastError(wsa_from_errno(err));
+      return SOCKET_ERROR;
+    }
+    *done = (DWORD)n;
+    if (dir == RECV)
+      *flags_in = 0;
+    if (dir == RECV && (m.msg_flags & MSG_TRUNC)) {
+      fail(WSAEMSGSIZE);
+      return SOCKET_ERROR;
+    }
+    errno = saved;
+    return 0;
+  }
+  wsevent_overlapped_t *rec = &ov->wsevent_record;
+  memset(rec, 0, sizeof *rec);
+  rec->event = routine != NULL ? 0 : handle_of(ov->hEvent);
+  ov->wsevent_routine = routine;
+  wsevent_overlapped_fn fn = routine != NULL ? run_routine : NULL;
+  if (dir == RECV)
+    r = from != NULL
+            ? wsevent_recvfrom_overlapped(s, bufs, count, flags, from,
+                                          (socklen_t *)fromlen, rec, fn)
+            : wsevent_recv_overlapped(s, bufs, count, flags, rec, fn);
+  else
+    r = to != NULL ? wsevent_sendto_overlapped(s, bufs, count, flags, to,
+                                               (socklen_t)tolen, rec, fn)
+                   : wsevent_send_overlapped(s, bufs, count, flags, rec, fn);
+  if (bufs != stack)
+    free(bufs);
+  if (r == WSEVENT_IO_PENDING) {
+    fail(WSA_IO_PENDING);
+    return SOCKET_ERROR;
+  }
+  if (r == WSEVENT_OK) {
+    bytes = rec->bytes;
+    out_flags = rec->flags;
+    if (done != NULL)
+      *done = (DWORD)bytes;
+    if (dir == RECV)
+      *flags_in = (DWORD)(out_flags & ~MSG_TRUNC);
+    if (out_flags & MSG_TRUNC) {
+      fail(WSAEMSGSIZE);
+      return SOCKET_ERROR;
+    }
+    errno = saved;
+    return 0;
+  }
+  if (r == WSEVENT_ESOCKET)
+    WSASetLastError(wsa_from_errno(rec->error));
+  else
+    fail(overlapped_error(r, 0, 0));
+  return SOCKET_ERROR;
+}
+
+int WSARecv(SOCKET s, LPWSABUF bufs, DWORD count, LPDWORD received,
+            LPDWORD flags, LPWSAOVERLAPPED ov,
+            LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
+  return transfer(RECV, s, bufs, count, received, flags, NULL, NULL, NULL, 0,
+                  ov, routine);
+}
+
+int WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD count, LPDWORD received,
+                LPDWORD flags, struct sockaddr *from, INT *fromlen,
+                LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
+  if (from != NULL && fromlen == NULL) {
+    fail(WSAEFAULT);
+    return SOCKET_ERROR;
+  }
+  return transfer(RECV, s, bufs, count, received, flags, from, fromlen, NULL,
+                  0, ov, routine);
+}
+
+int WSASend(SOCKET s, LPWSABUF bufs, DWORD count, LPDWORD sent, DWORD flags,
+            LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
+  return transfer(SEND, s, bufs, count, sent, &flags, NULL, NULL, NULL, 0, ov,
+                  routine);
+}
+
+int WSASendTo(SOCKET s, LPWSABUF bufs, DWORD count, LPDWORD sent, DWORD flags,
+              const struct sockaddr *to, int tolen, LPWSAOVERLAPPED ov,
+              LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
+  if (to != NULL && tolen <= 0) {
+    fail(WSAEFAULT);
+    return SOCKET_ERROR;
+  }
+  return transfer(SEND, s, bufs, count, sent, &flags, NULL, NULL, to, tolen, ov,
+                  routine);
+}
+
+BOOL WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD transferred,
+                            BOOL wait, LPDWORD flags) {
+  int saved = errno;
+  if (!started())
+    return FALSE;
+  if (!is_socket(s)) {
+    fail(WSAENOTSOCK);
+    return FALSE;
+  }
+  if (ov == NULL || transferred == NULL || flags == NULL) {
+    fail(WSAEFAULT);
+    return FALSE;
+  }
+  size_t bytes = 0;
+  int out_flags = 0;
+  int r = wsevent_overlapped_result(&ov->wsevent_record, wait, &bytes, &out_flags);
+  if (r == WSEVENT_OK || r == WSEVENT_ESOCKET || r == WSEVENT_EABORTED) {
+    *transferred = (DWORD)bytes;
+    *flags = (DWORD)(out_flags & ~MSG_TRUNC);
+  }
+  int wsa = overlapped_error(r, ov->wsevent_record.error, out_flags);
+  if (wsa != 0) {
+    if (r == WSEVENT_ESOCKET)
+      WSASetLastError(wsa);
+    else
+      fail(wsa);
+    return FALSE;
+  }
+  errno = saved;
+  return TRUE;
+}
+
+BOOL CancelIoEx(HANDLE file, LPWSAOVERLAPPED ov) {
+  int saved = errno;
+  SOCKET s = (SOCKET)(intptr_t)file;
+  if (wsevent_cancel_overlapped(s, ov != NULL ? &ov->wsevent_record : NULL) !=
+      WSEVENT_OK) {
+    fail(ERROR_NOT_FOUND);
+    return FALSE;
+  }
+  errno = saved;
+  return TRUE;
+}
+
+DWORD SleepEx(DWORD ms, BOOL alertable) {
+  int saved = errno;
+  int r = wsevent_sleep(ms, alertable ? WSEVENT_ALERTABLE : 0);
+  errno = saved;
+  return r == WSEVENT_IO_COMPLETION ? WAIT_IO_COMPLETION : 0;
 }

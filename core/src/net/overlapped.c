@@ -1,0 +1,640 @@
+/*
+ * overlapped.c: overlapped socket I/O, completed through events and
+ * completion routines (WSARecv, WSASend, ... with a WSAOVERLAPPED).
+ *
+ * A provider like select.c: it reaches events and completion routines only
+ * through the upcall table (xQueueCompletionEx, and sets the reactor makes
+ * once its mutex is released).
+ *
+ * Each socket with operations has a record (indexed by descriptor, as
+ * select.c's) with two queues: input (receives, accepts) and output
+ * (sends, connects).  An operation starts in the caller's thread: if its
+ * queue is empty it is tried at once, and completes there if it can; else
+ * it waits in the queue.  The socket is registered, edge-triggered for
+ * input and output, in an epoll instance of this file, `ops`, which sits in
+ * the reactor's main instance: when a socket is ready, the reactor thread
+ * runs the heads of its queues until one would block.  So operations of a
+ * kind complete in the order they started, and no byte is read twice or
+ * skipped: only the head of a queue ever touches the socket.
+ *
+ * Everything is under the reactor mutex.  A record's epoll data is its
+ * descriptor and a generation, never a pointer: a report for a record that
+ * was dropped meanwhile (its descriptor closed and reused) is recognised.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "net.h"
+
+enum kind { OP_RECV, OP_SEND, OP_ACCEPT, OP_CONNECT };
+
+struct op {
+  struct op *next;
+  wsevent_overlapped_t *ov;
+  wsevent_overlapped_fn routine;
+  void (*release)(wsevent_overlapped_t *ov);
+  wsevent_thread_t thread; /* the starting thread, for the routine */
+  wsevent_t event;
+  enum kind kind;
+  int flags;                 /* the caller's MSG_* */
+  struct sockaddr *addr;     /* receive-from's or accept's peer */
+  socklen_t *addrlen;
+  struct sockaddr_storage to; /* send-to's destination */
+  socklen_t tolen;
+  /* The outcome, copied into the record at completion. */
+  int status, error, rflags, socket;
+  size_t bytes;
+  size_t total;              /* bytes asked for */
+  size_t cur, nbufs;         /* a send's progress through iov */
+  struct iovec iov[];
+};
+
+struct queue {
+  struct op *head, **tail;
+};
+
+struct ovsock {
+  int fd;
+  dev_t dev;
+  ino_t ino;
+  uint32_t gen;
+  struct queue in, out;
+};
+
+static struct ovsock **socks;
+static int n_socks;
+static uint32_t next_gen;
+static int ops_fd = -1;
+static wse_io_t ops_io;
+/* Broadcast at every completion, for wsevent_overlapped_result(wait). */
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+
+/* ---- completion ---- */
+
+static void run_routine(void *context) {
+  struct op *op = context;
+  op->routine(op->status, op->bytes, op->ov, op->rflags);
+  free(op);
+}
+
+static void release_routine(void *context) {
+  struct op *op = context;
+  if (op->release != NULL)
+    op->release(op->ov);
+  free(op);
+}
+
+/* The outcome into the record; then the routine is queued, or the event
+ * set (once the mutex is released).  After the status is stored the record
+ * may be the caller's again: it is not touched after that, except through
+ * the routine, which the caller waits for. */
+static void complete(struct op *op, int status, int error) {
+  wsevent_overlapped_t *ov = op->ov;
+  op->status = status;
+  op->error = error;
+  ov->error = error;
+  ov->bytes = op->bytes;
+  ov->flags = op->rflags;
+  ov->socket = op->socket;
+  ov->internal = NULL;
+  __atomic_store_n(&ov->status, status, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&done_cond);
+  if (op->routine != NULL) {
+    /* A thread that ended meanwhile never runs it, as on Windows. */
+    if (up()->xQueueCompletionEx(op->thread, run_routine, release_routine,
+                                 op) != WSEVENT_OK)
+      release_routine(op);
+  } else {
+    if (op->event != 0)
+      wse_reactor_set(op->event);
+    free(op);
+  }
+}
+
+/* ---- one try of an operation ---- */
+
+enum outcome { DONE, FAILED, AGAIN };
+
+static bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+
+static enum outcome try_recv(int fd, struct op *op) {
+  ssize_t n;
+  struct msghdr m = {0};
+  if (op->total == 0) {
+    /* A receive into no bytes: a readiness probe that takes nothing. */
+    char c;
+    n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT | (op->flags & MSG_OOB));
+    if (n > 0)
+      n = 0;
+  } else {
+    m.msg_iov = op->iov;
+    m.msg_iovlen = op->nbufs;
+    if (op->addr != NULL) {
+      m.msg_name = op->addr;
+      m.msg_namelen = *op->addrlen;
+    }
+    n = recvmsg(fd, &m, op->flags | MSG_DONTWAIT);
+  }
+  if (n < 0)
+    return would_block(errno) || errno == EINTR ? AGAIN : FAILED;
+  op->bytes = (size_t)n;
+  op->rflags = m.msg_flags & (MSG_TRUNC | MSG_CTRUNC | MSG_OOB | MSG_EOR);
+  if (op->addr != NULL && op->total != 0)
+    *op->addrlen = m.msg_namelen;
+  return DONE;
+}
+
+static enum outcome try_send(int fd, struct op *op) {
+  do {
+    struct msghdr m = {0};
+    m.msg_iov = op->iov + op->cur;
+    m.msg_iovlen = op->nbufs - op->cur;
+    if (op->tolen != 0) {
+      m.msg_name = &op->to;
+      m.msg_namelen = op->tolen;
+    }
+    ssize_t n = sendmsg(fd, &m, op->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return would_block(errno) ? AGAIN : FAILED;
+    }
+    op->bytes += (size_t)n;
+    /* Step over what went. */
+    size_t left = (size_t)n;
+    while (op->cur < op->nbufs && left >= op->iov[op->cur].iov_len)
+      left -= op->iov[op->cur++].iov_len;
+    if (left > 0) {
+      op->iov[op->cur].iov_base = (char *)op->iov[op->cur].iov_base + left;
+      op->iov[op->cur].iov_len -= left;
+    }
+  } while (op->bytes < op->total);
+  return DONE;
+}
+
+static enum outcome try_accept(int fd, struct op *op) {
+  for (;;) {
+    int c = accept4(fd, op->addr, op->addrlen, SOCK_CLOEXEC);
+    if (c >= 0) {
+      op->socket = c;
+      return DONE;
+    }
+    /* A connection reset before it was accepted: Winsock never shows it. */
+    if (errno != EINTR && errno != ECONNABORTED)
+      return would_block(errno) ? AGAIN : FAILED;
+  }
+}
+
+static enum outcome try_connect(int fd, struct op *op) {
+  (void)op;
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLOUT | POLLERR | POLLHUP)))
+    return AGAIN;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    return FAILED;
+  if (err != 0) {
+    errno = err;
+    return FAILED;
+  }
+  return DONE;
+}
+
+static enum outcome try_op(int fd, struct op *op) {
+  switch (op->kind) {
+  case OP_RECV: return try_recv(fd, op);
+  case OP_SEND: return try_send(fd, op);
+  case OP_ACCEPT: return try_accept(fd, op);
+  default: return try_connect(fd, op);
+  }
+}
+
+/* ---- records and queues ---- */
+
+static void queue_init(struct queue *q) {
+  q->head = NULL;
+  q->tail = &q->head;
+}
+
+static void queue_push(struct queue *q, struct op *op) {
+  op->next = NULL;
+  *q->tail = op;
+  q->tail = &op->next;
+}
+
+static struct op *queue_pop(struct queue *q) {
+  struct op *op = q->head;
+  if (op != NULL && (q->head = op->next) == NULL)
+    q->tail = &q->head;
+  return op;
+}
+
+/* Run the heads of a queue until one would block. */
+static void run_queue(int fd, struct queue *q) {
+  while (q->head != NULL) {
+    enum outcome o = try_op(fd, q->head);
+    if (o == AGAIN)
+      return;
+    struct op *op = queue_pop(q);
+    complete(op, o == DONE ? WSEVENT_OK : WSEVENT_ESOCKET,
+             o == DONE ? 0 : errno);
+  }
+}
+
+/* Every operation of a queue completed with status (cancel, close). */
+static int abort_queue(struct queue *q, wsevent_overlapped_t *only) {
+  int n = 0;
+  struct op **p = &q->head;
+  while (*p != NULL) {
+    struct op *op = *p;
+    if (only != NULL && op->ov != only) {
+      p = &op->next;
+      continue;
+    }
+    *p = op->next;
+    if (q->tail == &op->next)
+      q->tail = p;
+    complete(op, WSEVENT_EABORTED, 0);
+    n++;
+  }
+  return n;
+}
+
+/* Drop a record, completing its operations with WSEVENT_EABORTED.
+ * still_open: its descriptor is still the socket it was made for. */
+static int drop(struct ovsock *s, bool still_open) {
+  int n = abort_queue(&s->in, NULL) + abort_queue(&s->out, NULL);
+  if (still_open && ops_fd >= 0)
+    epoll_ctl(ops_fd, EPOLL_CTL_DEL, s->fd, NULL);
+  socks[s->fd] = NULL;
+  free(s);
+  return n;
+}
+
+static void ops_ready(void *ctx, uint32_t events, bool write_edge) {
+  (void)ctx, (void)events, (void)write_edge;
+  struct epoll_event evs[64];
+  int n;
+  while ((n = epoll_wait(ops_fd, evs, 64, 0)) > 0) {
+    for (int i = 0; i < n; i++) {
+      int fd = (int)(uint32_t)evs[i].data.u64;
+      uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
+      struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
+      if (s == NULL || s->gen != gen)
+        continue; /* dropped meanwhile */
+      run_queue(fd, &s->in);
+      run_queue(fd, &s->out);
+    }
+  }
+}
+
+/* The `ops` instance, in the reactor's main one. */
+static int ops_start(void) {
+  if (ops_fd >= 0)
+    return WSEVENT_OK;
+  int r = wse_reactor_start();
+  if (r != WSEVENT_OK)
+    return r;
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0)
+    return wse_errno_code(errno);
+  r = wse_reactor_register(ops_ready, NULL, &ops_io);
+  if (r == WSEVENT_OK) {
+    r = wse_reactor_add(ops_io, fd, EPOLLIN, false);
+    if (r != WSEVENT_OK)
+      wse_reactor_unregister(ops_io);
+  }
+  if (r != WSEVENT_OK) {
+    close(fd);
+    return r;
+  }
+  ops_fd = fd;
+  return WSEVENT_OK;
+}
+
+/* The record of socket fd (st from fstat), made and registered if there
+ * is none, or replaced if fd names another socket now. */
+static int sock_for(int fd, const struct stat *st, struct ovsock **out) {
+  struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
+  if (s != NULL && (s->dev != st->st_dev || s->ino != st->st_ino)) {
+    drop(s, false); /* that socket was closed behind our back */
+    s = NULL;
+  }
+  if (s != NULL) {
+    *out = s;
+    return WSEVENT_OK;
+  }
+  int r = ops_start();
+  if (r != WSEVENT_OK)
+    return r;
+  if (fd >= n_socks) {
+    int n = n_socks ? n_socks : 64;
+    while (n <= fd)
+      n *= 2;
+    struct ovsock **grown = realloc(socks, (size_t)n * sizeof *grown);
+    if (grown == NULL)
+      return WSEVENT_ENOMEM;
+    memset(grown + n_socks, 0, (size_t)(n - n_socks) * sizeof *grown);
+    socks = grown;
+    n_socks = n;
+  }
+  s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return WSEVENT_ENOMEM;
+  s->fd = fd;
+  s->dev = st->st_dev;
+  s->ino = st->st_ino;
+  s->gen = ++next_gen;
+  queue_init(&s->in);
+  queue_init(&s->out);
+  struct epoll_event ev = {
+      .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
+      .data.u64 = ((uint64_t)s->gen << 32) | (uint32_t)fd};
+  if (epoll_ctl(ops_fd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST) {
+    r = wse_errno_code(errno);
+    free(s);
+    return r;
+  }
+  socks[fd] = s;
+  *out = s;
+  return WSEVENT_OK;
+}
+
+static bool pending_in(const struct queue *q, const wsevent_overlapped_t *ov) {
+  for (const struct op *op = q->head; op != NULL; op = op->next)
+    if (op->ov == ov)
+      return true;
+  return false;
+}
+
+/* ---- starting an operation ---- */
+
+static struct op *new_op(enum kind kind, const wsevent_buf_t *bufs,
+                         size_t nbufs, int *code) {
+  size_t total = 0;
+  for (size_t i = 0; i < nbufs; i++) {
+    if (bufs[i].buf == NULL && bufs[i].len != 0) {
+      *code = WSEVENT_EINVAL;
+      return NULL;
+    }
+    if (bufs[i].len > SIZE_MAX / 2 - total) {
+      *code = WSEVENT_EINVAL;
+      return NULL;
+    }
+    total += bufs[i].len;
+  }
+  struct op *op = calloc(1, sizeof *op + nbufs * sizeof op->iov[0]);
+  if (op == NULL) {
+    *code = WSEVENT_ENOMEM;
+    return NULL;
+  }
+  for (size_t i = 0; i < nbufs; i++)
+    op->iov[i] = (struct iovec){.iov_base = bufs[i].buf, .iov_len = bufs[i].len};
+  op->nbufs = nbufs;
+  op->total = total;
+  op->kind = kind;
+  op->socket = -1;
+  return op;
+}
+
+/* Start op on fd: tried now if its queue is empty, else queued.  Frees op
+ * unless it is pending or its routine was queued. */
+static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
+                 wsevent_overlapped_fn routine, bool nonblocking) {
+  struct stat st;
+  int saved = errno, r;
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+    free(op);
+    return WSEVENT_ENOTSOCK;
+  }
+  if (routine != NULL && (r = up()->xThreadSelf(&op->thread)) != WSEVENT_OK) {
+    free(op);
+    return r;
+  }
+  if (nonblocking) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
+      r = wse_errno_code(errno);
+      free(op);
+      return r;
+    }
+  }
+  op->ov = ov;
+  op->routine = routine;
+  op->release = routine != NULL ? ov->release : NULL;
+  op->event = ov->event;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct ovsock *s = NULL;
+  r = sock_for(fd, &st, &s);
+  if (r == WSEVENT_OK && (pending_in(&s->in, ov) || pending_in(&s->out, ov)))
+    r = WSEVENT_EINVAL; /* the record is in use */
+  if (r != WSEVENT_OK) {
+    wse_reactor_unlock();
+    free(op);
+    return r;
+  }
+  struct queue *q = op->kind == OP_RECV || op->kind == OP_ACCEPT ? &s->in : &s->out;
+  enum outcome o = AGAIN;
+  if (op->kind == OP_CONNECT) {
+    if (q->head != NULL) { /* a connect (or a send) is under way */
+      wse_reactor_unlock();
+      free(op);
+      return WSEVENT_EINVAL;
+    }
+    o = DONE;
+    if (connect(fd, (struct sockaddr *)&op->to, op->tolen) < 0)
+      o = errno == EINPROGRESS || errno == EINTR ? AGAIN : FAILED;
+  } else if (q->head == NULL) {
+    o = try_op(fd, op);
+  }
+  if (o == FAILED) {
+    /* Refused at once: no completion is signalled, as on Windows. */
+    int err = errno;
+    ov->error = err;
+    ov->bytes = op->bytes;
+    ov->status = WSEVENT_ESOCKET;
+    ov->internal = NULL;
+    wse_reactor_unlock();
+    free(op);
+    errno = err;
+    return WSEVENT_ESOCKET;
+  }
+  ov->status = WSEVENT_IO_PENDING;
+  ov->internal = op;
+  if (o == DONE) {
+    complete(op, WSEVENT_OK, 0); /* and still signalled, as on Windows */
+    r = WSEVENT_OK;
+  } else {
+    queue_push(q, op);
+    r = WSEVENT_IO_PENDING;
+  }
+  wse_reactor_unlock();
+  errno = saved;
+  return r;
+}
+
+static bool bufs_ok(const wsevent_buf_t *bufs, size_t nbufs) {
+  return nbufs <= WSEVENT_MAX_BUFS && (bufs != NULL || nbufs == 0);
+}
+
+static int transfer(int fd, enum kind kind, const wsevent_buf_t *bufs,
+                    size_t nbufs, int flags, int allowed,
+                    struct sockaddr *from, socklen_t *fromlen,
+                    const struct sockaddr *to, socklen_t tolen,
+                    wsevent_overlapped_t *ov, wsevent_overlapped_fn routine) {
+  int code;
+  if (ov == NULL || !bufs_ok(bufs, nbufs) || (flags & ~allowed) != 0)
+    return fd < 0 ? WSEVENT_ENOTSOCK : WSEVENT_EINVAL;
+  if (to != NULL && (tolen == 0 || tolen > sizeof(struct sockaddr_storage)))
+    return WSEVENT_EINVAL;
+  struct op *op = new_op(kind, bufs, nbufs, &code);
+  if (op == NULL)
+    return code;
+  op->flags = flags;
+  op->addr = from;
+  op->addrlen = fromlen;
+  if (to != NULL) {
+    memcpy(&op->to, to, tolen);
+    op->tolen = tolen;
+  }
+  return start(fd, op, ov, routine, false);
+}
+
+int wsevent_recv_overlapped(int fd, const wsevent_buf_t *bufs, size_t nbufs,
+                            int flags, wsevent_overlapped_t *ov,
+                            wsevent_overlapped_fn routine) {
+  return transfer(fd, OP_RECV, bufs, nbufs, flags, MSG_OOB, NULL, NULL, NULL,
+                  0, ov, routine);
+}
+
+int wsevent_recvfrom_overlapped(int fd, const wsevent_buf_t *bufs, size_t nbufs,
+                                int flags, struct sockaddr *from,
+                                socklen_t *fromlen, wsevent_overlapped_t *ov,
+                                wsevent_overlapped_fn routine) {
+  if ((from == NULL) != (fromlen == NULL))
+    return WSEVENT_EINVAL;
+  return transfer(fd, OP_RECV, bufs, nbufs, flags, MSG_OOB, from, fromlen,
+                  NULL, 0, ov, routine);
+}
+
+int wsevent_send_overlapped(int fd, const wsevent_buf_t *bufs, size_t nbufs,
+                            int flags, wsevent_overlapped_t *ov,
+                            wsevent_overlapped_fn routine) {
+  return transfer(fd, OP_SEND, bufs, nbufs, flags, MSG_OOB | MSG_DONTROUTE,
+                  NULL, NULL, NULL, 0, ov, routine);
+}
+
+int wsevent_sendto_overlapped(int fd, const wsevent_buf_t *bufs, size_t nbufs,
+                              int flags, const struct sockaddr *to,
+                              socklen_t tolen, wsevent_overlapped_t *ov,
+                              wsevent_overlapped_fn routine) {
+  return transfer(fd, OP_SEND, bufs, nbufs, flags, MSG_OOB | MSG_DONTROUTE,
+                  NULL, NULL, to, tolen, ov, routine);
+}
+
+int wsevent_accept_overlapped(int fd, struct sockaddr *addr, socklen_t *addrlen,
+                              wsevent_overlapped_t *ov,
+                              wsevent_overlapped_fn routine) {
+  int code;
+  if (ov == NULL || (addr != NULL && addrlen == NULL))
+    return fd < 0 ? WSEVENT_ENOTSOCK : WSEVENT_EINVAL;
+  struct op *op = new_op(OP_ACCEPT, NULL, 0, &code);
+  if (op == NULL)
+    return code;
+  op->addr = addr;
+  op->addrlen = addr != NULL ? addrlen : NULL;
+  return start(fd, op, ov, routine, true);
+}
+
+int wsevent_connect_overlapped(int fd, const struct sockaddr *addr,
+                               socklen_t addrlen, wsevent_overlapped_t *ov,
+                               wsevent_overlapped_fn routine) {
+  int code;
+  if (ov == NULL || addr == NULL || addrlen == 0 ||
+      addrlen > sizeof(struct sockaddr_storage))
+    return fd < 0 ? WSEVENT_ENOTSOCK : WSEVENT_EINVAL;
+  struct op *op = new_op(OP_CONNECT, NULL, 0, &code);
+  if (op == NULL)
+    return code;
+  memcpy(&op->to, addr, addrlen);
+  op->tolen = addrlen;
+  return start(fd, op, ov, routine, true);
+}
+
+/* ---- outcome, cancel, close ---- */
+
+static bool known_status(int status) {
+  return status == WSEVENT_IO_PENDING || status == WSEVENT_OK ||
+         (status <= WSEVENT_EINVAL_HANDLE && status >= WSEVENT_ESOCKET);
+}
+
+int wsevent_overlapped_result(wsevent_overlapped_t *ov, int wait, size_t *bytes,
+                              int *flags) {
+  if (ov == NULL)
+    return WSEVENT_EINVAL;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  int status = ov->status;
+  while (status == WSEVENT_IO_PENDING && wait) {
+    pthread_cond_wait(&done_cond, &wse_reactor_mutex);
+    status = ov->status;
+  }
+  if (status != WSEVENT_IO_PENDING && known_status(status)) {
+    if (bytes != NULL)
+      *bytes = ov->bytes;
+    if (flags != NULL)
+      *flags = ov->flags;
+  }
+  pthread_mutex_unlock(&wse_reactor_mutex);
+  if (!known_status(status))
+    return WSEVENT_EINVAL;
+  return status == WSEVENT_IO_PENDING ? WSEVENT_IO_INCOMPLETE : status;
+}
+
+int wsevent_cancel_overlapped(int fd, wsevent_overlapped_t *ov) {
+  if (fd < 0)
+    return WSEVENT_EINVAL_HANDLE;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
+  int n = s != NULL ? abort_queue(&s->in, ov) + abort_queue(&s->out, ov) : 0;
+  wse_reactor_unlock();
+  return n > 0 ? WSEVENT_OK : WSEVENT_EINVAL_HANDLE;
+}
+
+bool wse_overlapped_closing(int fd) {
+  struct ovsock *s = fd >= 0 && fd < n_socks ? socks[fd] : NULL;
+  if (s == NULL)
+    return false;
+  struct stat st;
+  drop(s, fstat(fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino);
+  return true;
+}
+
+void wse_overlapped_forget(void) {
+  /* In a fork child: the operations are the parent's. */
+  for (int i = 0; i < n_socks; i++) {
+    if (socks[i] == NULL)
+      continue;
+    struct op *op;
+    while ((op = queue_pop(&socks[i]->in)) != NULL)
+      free(op);
+    while ((op = queue_pop(&socks[i]->out)) != NULL)
+      free(op);
+    free(socks[i]);
+  }
+  free(socks);
+  socks = NULL;
+  n_socks = 0;
+  if (ops_fd >= 0)
+    close(ops_fd);
+  ops_fd = -1;
+  ops_io = 0;
+  pthread_cond_init(&done_cond, NULL);
+}

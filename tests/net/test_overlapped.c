@@ -1,0 +1,419 @@
+/* test_overlapped.c: overlapped socket I/O over real loopback sockets. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "../tap.h"
+#include "wsevent.h"
+
+/* ---- helpers ---- */
+
+static int listener(struct sockaddr_in *a) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  *a = (struct sockaddr_in){.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof *a;
+  ASSERT_EQ(bind(fd, (struct sockaddr *)a, sizeof *a), 0);
+  ASSERT_EQ(listen(fd, 64), 0);
+  getsockname(fd, (struct sockaddr *)a, &len);
+  return fd;
+}
+
+/* A connected TCP pair: *client, and the accepted end returned. */
+static int tcp_pair(int *client) {
+  struct sockaddr_in a;
+  int l = listener(&a);
+  *client = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(*client, (struct sockaddr *)&a, sizeof a), 0);
+  int s = accept(l, NULL, NULL);
+  ASSERT_GE(s, 0);
+  close(l);
+  return s;
+}
+
+static wsevent_t new_event(void) {
+  wsevent_t ev;
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  return ev;
+}
+
+static wsevent_overlapped_t record(wsevent_t ev) {
+  wsevent_overlapped_t ov;
+  memset(&ov, 0, sizeof ov);
+  ov.event = ev;
+  return ov;
+}
+
+/* ---- receives ---- */
+
+TEST(test_a_receive_pends_then_completes_and_sets_its_event) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev);
+  char buf[64];
+  wsevent_buf_t b = {sizeof buf, buf};
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_is_set(ev), 0);
+  size_t bytes = 99;
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 0, &bytes, NULL), WSEVENT_IO_INCOMPLETE);
+  ASSERT_EQ(send(c, "hello", 5, 0), 5);
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  int flags = -1;
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 0, &bytes, &flags), WSEVENT_OK);
+  ASSERT_EQ(bytes, 5);
+  ASSERT_EQ(flags, 0);
+  ASSERT_EQ(memcmp(buf, "hello", 5), 0);
+  ASSERT_EQ(ov.status, WSEVENT_OK);
+  ASSERT_EQ(ov.bytes, 5);
+}
+
+TEST(test_a_receive_with_data_there_completes_now_and_still_sets_its_event) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev);
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  ASSERT_EQ(send(c, "now", 3, 0), 3);
+  struct pollfd p = {.fd = s, .events = POLLIN};
+  ASSERT_EQ(poll(&p, 1, 5000), 1);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_OK);
+  ASSERT_EQ(ov.bytes, 3);
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK); /* as Windows: signalled too */
+}
+
+TEST(test_end_of_stream_completes_a_receive_with_zero_bytes) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev);
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+  shutdown(c, SHUT_WR);
+  size_t bytes = 99;
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 1, &bytes, NULL), WSEVENT_OK);
+  ASSERT_EQ(bytes, 0);
+}
+
+TEST(test_a_receive_into_no_bytes_completes_when_data_comes_and_takes_none) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev);
+  ASSERT_EQ(wsevent_recv_overlapped(s, NULL, 0, 0, &ov, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(send(c, "x", 1, 0), 1);
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  ASSERT_EQ(ov.bytes, 0);
+  char x;
+  ASSERT_EQ(recv(s, &x, 1, 0), 1); /* still there */
+}
+
+/* Many receives pending at once, into several buffers each: every byte
+ * lands exactly once, in order. */
+TEST(test_queued_receives_take_every_byte_once_in_order) {
+  enum { OPS = 64, SIZE = 7, TOTAL = 100000 };
+  int c, s = tcp_pair(&c);
+  static unsigned char bufs[OPS][2][SIZE];
+  static wsevent_overlapped_t ovs[OPS];
+  wsevent_t evs[OPS];
+  static unsigned char out[TOTAL], got[TOTAL + 2 * SIZE];
+  for (int i = 0; i < TOTAL; i++)
+    out[i] = (unsigned char)(i * 7 + i / 251);
+  size_t have = 0, sent = 0;
+  for (int i = 0; i < OPS; i++) {
+    evs[i] = new_event();
+    ovs[i] = record(evs[i]);
+    wsevent_buf_t b[2] = {{SIZE, bufs[i][0]}, {SIZE, bufs[i][1]}};
+    int r = wsevent_recv_overlapped(s, b, 2, 0, &ovs[i], NULL);
+    ASSERT(r == WSEVENT_IO_PENDING);
+  }
+  int next = 0; /* the oldest operation */
+  while (have < TOTAL) {
+    if (sent < TOTAL) {
+      size_t n = TOTAL - sent < 3000 ? TOTAL - sent : 3000;
+      ASSERT_EQ(send(c, out + sent, n, 0), (ssize_t)n);
+      sent += n;
+    }
+    /* Take completions in order; restart each at the back. */
+    while (wsevent_overlapped_result(&ovs[next], sent == TOTAL, NULL, NULL) ==
+           WSEVENT_OK) {
+      size_t n = ovs[next].bytes;
+      ASSERT_GT(n, 0);
+      memcpy(got + have, bufs[next][0], n < SIZE ? n : SIZE);
+      if (n > SIZE)
+        memcpy(got + have + SIZE, bufs[next][1], n - SIZE);
+      have += n;
+      if (have >= TOTAL)
+        break;
+      wsevent_reset(evs[next]);
+      ovs[next] = record(evs[next]);
+      wsevent_buf_t b[2] = {{SIZE, bufs[next][0]}, {SIZE, bufs[next][1]}};
+      int r = wsevent_recv_overlapped(s, b, 2, 0, &ovs[next], NULL);
+      ASSERT(r == WSEVENT_IO_PENDING || r == WSEVENT_OK);
+      next = (next + 1) % OPS;
+    }
+  }
+  ASSERT_EQ(have, TOTAL);
+  ASSERT_EQ(memcmp(got, out, TOTAL), 0);
+}
+
+/* ---- sends ---- */
+
+struct drain {
+  int fd;
+  size_t want;
+  unsigned char *into;
+};
+
+static void *drain_thread(void *arg) {
+  struct drain *d = arg;
+  size_t have = 0;
+  while (have < d->want) {
+    ssize_t n = recv(d->fd, d->into + have, d->want - have, 0);
+    if (n <= 0)
+      break;
+    have += (size_t)n;
+  }
+  d->want = have;
+  return NULL;
+}
+
+TEST(test_large_sends_complete_whole_and_in_order) {
+  enum { SIZE = 4 << 20 };
+  int c, s = tcp_pair(&c);
+  unsigned char *a = malloc(SIZE), *b = malloc(SIZE), *got = malloc(2 * SIZE);
+  for (size_t i = 0; i < SIZE; i++) {
+    a[i] = (unsigned char)i;
+    b[i] = (unsigned char)(i * 3 + 1);
+  }
+  wsevent_t ev1 = new_event(), ev2 = new_event();
+  wsevent_overlapped_t o1 = record(ev1), o2 = record(ev2);
+  /* Three buffers for the first send: the array is copied at the start. */
+  wsevent_buf_t bufs[3] = {{1000, a}, {SIZE - 2000, a + 1000}, {1000, a + SIZE - 1000}};
+  ASSERT_EQ(wsevent_send_overlapped(s, bufs, 3, 0, &o1, NULL), WSEVENT_IO_PENDING);
+  memset(bufs, 0, sizeof bufs);
+  wsevent_buf_t one = {SIZE, b};
+  ASSERT_EQ(wsevent_send_overlapped(s, &one, 1, 0, &o2, NULL), WSEVENT_IO_PENDING);
+  struct drain d = {c, 2 * SIZE, got};
+  pthread_t t;
+  pthread_create(&t, NULL, drain_thread, &d);
+  size_t bytes;
+  ASSERT_EQ(wsevent_overlapped_result(&o1, 1, &bytes, NULL), WSEVENT_OK);
+  ASSERT_EQ(bytes, SIZE);
+  ASSERT_EQ(wsevent_overlapped_result(&o2, 1, &bytes, NULL), WSEVENT_OK);
+  ASSERT_EQ(bytes, SIZE);
+  ASSERT_EQ(wsevent_is_set(ev1), 1);
+  pthread_join(t, NULL);
+  ASSERT_EQ(d.want, 2 * SIZE);
+  ASSERT_EQ(memcmp(got, a, SIZE), 0);
+  ASSERT_EQ(memcmp(got + SIZE, b, SIZE), 0);
+  free(a), free(b), free(got);
+}
+
+TEST(test_a_send_refused_at_once_fails_without_signalling) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0); /* never connected */
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev);
+  wsevent_buf_t b = {3, "abc"};
+  ASSERT_EQ(wsevent_send_overlapped(fd, &b, 1, 0, &ov, NULL), WSEVENT_ESOCKET);
+  ASSERT(ov.error == EPIPE || ov.error == ENOTCONN);
+  ASSERT_EQ(errno, ov.error);
+  ASSERT_EQ(wsevent_is_set(ev), 0);
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 1, NULL, NULL), WSEVENT_ESOCKET);
+}
+
+/* ---- completion routines ---- */
+
+static int routine_calls, routine_status;
+static size_t routine_bytes;
+static wsevent_overlapped_t *routine_ov;
+static pthread_t routine_thread;
+
+static void routine(int status, size_t bytes, wsevent_overlapped_t *ov, int flags) {
+  (void)flags;
+  routine_calls++;
+  routine_status = status;
+  routine_bytes = bytes;
+  routine_ov = ov;
+  routine_thread = pthread_self();
+}
+
+TEST(test_a_routine_runs_in_the_starting_threads_alertable_wait) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev); /* the event is the caller's then */
+  char buf[16];
+  wsevent_buf_t b = {sizeof buf, buf};
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, routine), WSEVENT_IO_PENDING);
+  ASSERT_EQ(send(c, "routine", 7, 0), 7);
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 1, NULL, NULL), WSEVENT_OK);
+  ASSERT_EQ(routine_calls, 0); /* not until an alertable wait */
+  ASSERT_EQ(wsevent_is_set(ev), 0); /* a routine, not the event */
+  ASSERT_EQ(wsevent_wait(ev, 0), WSEVENT_TIMEOUT);
+  ASSERT_EQ(wsevent_sleep(5000, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
+  ASSERT_EQ(routine_calls, 1);
+  ASSERT_EQ(routine_status, WSEVENT_OK);
+  ASSERT_EQ(routine_bytes, 7);
+  ASSERT(routine_ov == &ov);
+  ASSERT(pthread_equal(routine_thread, pthread_self()));
+}
+
+TEST(test_a_routine_of_an_operation_done_at_once_is_queued_too) {
+  int c, s = tcp_pair(&c);
+  wsevent_overlapped_t ov = record(0);
+  wsevent_buf_t b = {2, "ok"};
+  ASSERT_EQ(wsevent_send_overlapped(s, &b, 1, 0, &ov, routine), WSEVENT_OK);
+  ASSERT_EQ(routine_calls, 0);
+  ASSERT_EQ(wsevent_sleep(5000, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
+  ASSERT_EQ(routine_calls, 1);
+  ASSERT_EQ(routine_bytes, 2);
+  (void)c;
+}
+
+/* ---- cancel and close ---- */
+
+TEST(test_cancel_one_or_all_completes_them_aborted) {
+  int c, s = tcp_pair(&c);
+  wsevent_t e1 = new_event(), e2 = new_event(), e3 = new_event();
+  wsevent_overlapped_t o1 = record(e1), o2 = record(e2), o3 = record(e3);
+  char buf[3][8];
+  wsevent_buf_t b[3] = {{8, buf[0]}, {8, buf[1]}, {8, buf[2]}};
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b[0], 1, 0, &o1, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b[1], 1, 0, &o2, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b[2], 1, 0, &o3, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_cancel_overlapped(s, &o2), WSEVENT_OK);
+  ASSERT_EQ(wsevent_wait(e2, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_overlapped_result(&o2, 0, NULL, NULL), WSEVENT_EABORTED);
+  ASSERT_EQ(wsevent_cancel_overlapped(s, &o2), WSEVENT_EINVAL_HANDLE);
+  /* The others still take the data, in order. */
+  ASSERT_EQ(send(c, "1", 1, 0), 1);
+  ASSERT_EQ(wsevent_overlapped_result(&o1, 1, NULL, NULL), WSEVENT_OK);
+  ASSERT_EQ(wsevent_overlapped_result(&o3, 0, NULL, NULL), WSEVENT_IO_INCOMPLETE);
+  ASSERT_EQ(wsevent_cancel_overlapped(s, NULL), WSEVENT_OK);
+  ASSERT_EQ(wsevent_overlapped_result(&o3, 0, NULL, NULL), WSEVENT_EABORTED);
+  ASSERT_EQ(wsevent_cancel_overlapped(s, NULL), WSEVENT_EINVAL_HANDLE);
+}
+
+TEST(test_closing_the_socket_completes_pending_operations_aborted) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev);
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_socket_closing(s), WSEVENT_OK);
+  close(s);
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 0, NULL, NULL), WSEVENT_EABORTED);
+  /* A new socket that gets the same number starts afresh. */
+  int s2 = tcp_pair(&c);
+  wsevent_overlapped_t ov2 = record(ev);
+  wsevent_reset(ev);
+  ASSERT_EQ(wsevent_recv_overlapped(s2, &b, 1, 0, &ov2, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(send(c, "z", 1, 0), 1);
+  ASSERT_EQ(wsevent_overlapped_result(&ov2, 1, NULL, NULL), WSEVENT_OK);
+}
+
+/* ---- accept, connect, datagrams ---- */
+
+TEST(test_accept_and_connect_complete_through_their_events) {
+  struct sockaddr_in a;
+  int l = listener(&a);
+  wsevent_t ea = new_event(), ec = new_event();
+  wsevent_overlapped_t oa = record(ea), oc = record(ec);
+  struct sockaddr_in peer;
+  socklen_t peerlen = sizeof peer;
+  ASSERT_EQ(wsevent_accept_overlapped(l, (struct sockaddr *)&peer, &peerlen, &oa, NULL),
+            WSEVENT_IO_PENDING);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  int r = wsevent_connect_overlapped(c, (struct sockaddr *)&a, sizeof a, &oc, NULL);
+  ASSERT(r == WSEVENT_OK || r == WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_overlapped_result(&oc, 1, NULL, NULL), WSEVENT_OK);
+  ASSERT_EQ(wsevent_wait(ea, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_overlapped_result(&oa, 0, NULL, NULL), WSEVENT_OK);
+  ASSERT_GE(oa.socket, 0);
+  ASSERT_EQ(peer.sin_family, AF_INET);
+  ASSERT_EQ(send(c, "hi", 2, 0), 2);
+  char buf[2];
+  ASSERT_EQ(recv(oa.socket, buf, 2, MSG_WAITALL), 2);
+}
+
+TEST(test_a_refused_connect_completes_with_the_system_error) {
+  struct sockaddr_in a;
+  int l = listener(&a);
+  close(l); /* nobody listens there now */
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev);
+  int r = wsevent_connect_overlapped(c, (struct sockaddr *)&a, sizeof a, &ov, NULL);
+  if (r == WSEVENT_IO_PENDING)
+    r = wsevent_overlapped_result(&ov, 1, NULL, NULL);
+  ASSERT_EQ(r, WSEVENT_ESOCKET);
+  ASSERT_EQ(ov.error, ECONNREFUSED);
+}
+
+TEST(test_datagrams_carry_their_address_and_truncation) {
+  int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(u1, (struct sockaddr *)&a, sizeof a), 0);
+  getsockname(u1, (struct sockaddr *)&a, &len);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev), os = record(0);
+  char small[4];
+  wsevent_buf_t b = {sizeof small, small};
+  struct sockaddr_in from;
+  socklen_t fromlen = sizeof from;
+  ASSERT_EQ(wsevent_recvfrom_overlapped(u1, &b, 1, 0, (struct sockaddr *)&from,
+                                        &fromlen, &ov, NULL),
+            WSEVENT_IO_PENDING);
+  wsevent_buf_t d = {10, "datagram!!"};
+  ASSERT_EQ(wsevent_sendto_overlapped(u2, &d, 1, 0, (struct sockaddr *)&a, sizeof a,
+                                      &os, NULL),
+            WSEVENT_OK);
+  size_t bytes;
+  int flags;
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 1, &bytes, &flags), WSEVENT_OK);
+  ASSERT_EQ(bytes, 4);
+  ASSERT(flags & MSG_TRUNC);
+  ASSERT_EQ(fromlen, sizeof from);
+  ASSERT_EQ(from.sin_family, AF_INET);
+  ASSERT_EQ(memcmp(small, "data", 4), 0);
+}
+
+/* ---- wrong inputs ---- */
+
+TEST(test_wrong_inputs_get_clear_codes) {
+  int c, s = tcp_pair(&c);
+  wsevent_overlapped_t ov = record(0);
+  char buf[4];
+  wsevent_buf_t b = {sizeof buf, buf}, bad = {4, NULL};
+  int fd = open("/dev/null", O_RDONLY);
+  ASSERT_EQ(wsevent_recv_overlapped(fd, &b, 1, 0, &ov, NULL), WSEVENT_ENOTSOCK);
+  ASSERT_EQ(wsevent_recv_overlapped(-1, &b, 1, 0, &ov, NULL), WSEVENT_ENOTSOCK);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, NULL, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_recv_overlapped(s, NULL, 1, 0, &ov, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &bad, 1, 0, &ov, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, WSEVENT_MAX_BUFS + 1, 0, &ov, NULL),
+            WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, MSG_PEEK, &ov, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, MSG_WAITALL, &ov, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+  /* The same record twice while it is pending. */
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_overlapped_result(NULL, 0, NULL, NULL), WSEVENT_EINVAL);
+  wsevent_overlapped_t never;
+  memset(&never, 0x5a, sizeof never);
+  ASSERT_EQ(wsevent_overlapped_result(&never, 0, NULL, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_cancel_overlapped(-1, NULL), WSEVENT_EINVAL_HANDLE);
+  ASSERT_EQ(wsevent_cancel_overlapped(fd, NULL), WSEVENT_EINVAL_HANDLE);
+  ASSERT_EQ(wsevent_connect_overlapped(s, NULL, 0, &ov, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_accept_overlapped(s, (struct sockaddr *)buf, NULL, &ov, NULL),
+            WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_cancel_overlapped(s, &ov), WSEVENT_OK);
+  (void)c;
+}
+
+
