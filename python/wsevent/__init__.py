@@ -18,6 +18,7 @@ from ._wsevent import (  # noqa: F401
     Error,
     Event,
     MAXIMUM_WAIT_EVENTS,
+    Operation,
     TIMEOUT_MAX,
     WAIT_EVENT_0,
     WAIT_FAILED,
@@ -28,8 +29,16 @@ from ._wsevent import (  # noqa: F401
     _completion_release,
     _completion_routine,
     __version__,
+    accept_overlapped,
+    close_socket,
     completion,
+    connect_overlapped,
     queue_completion,
+    recv_into_overlapped,
+    recv_overlapped,
+    recvfrom_overlapped,
+    send_overlapped,
+    sendto_overlapped,
     sleep,
     strerror,
     timer_cancel,
@@ -47,6 +56,9 @@ __all__ = sorted(_codes) + [
     "completion", "Error", "Event", "FD", "NetworkEvents",
     "enum_network_events", "event_select", "get_include", "timer_cancel",
     "recv", "recv_into", "send", "accept",
+    "Operation", "recv_overlapped", "recv_into_overlapped",
+    "recvfrom_overlapped", "send_overlapped", "sendto_overlapped",
+    "accept_overlapped", "connect_overlapped", "close_socket",
     "timer_start", "MAXIMUM_WAIT_EVENTS", "TIMEOUT_MAX", "WAIT_EVENT_0",
     "WAIT_FAILED", "WAIT_IO_COMPLETION", "WAIT_TIMEOUT", "queue_completion",
     "sleep", "strerror", "thread_id", "wait_all", "wait_all_async",
@@ -392,6 +404,25 @@ async def wait_async(event, timeout=None):
 
 
 Event.wait_async = wait_async
+
+
+def _operation_await(op):
+    """``await op``: the operation's result, once its event is set, on the
+    running loop (no thread per operation).  Cancelling the awaiting task
+    cancels the operation."""
+    if op.routine is not None:
+        raise TypeError("an operation started with a routine completes "
+                        "through it: start it without one to await it")
+    try:
+        while not op.done():
+            yield from wait_async(op.event).__await__()
+    except BaseException:
+        op.cancel()
+        raise
+    return op.result()
+
+
+Operation.__await__ = _operation_await
 
 
 async def wait_any_async(events, timeout=None):

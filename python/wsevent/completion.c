@@ -40,6 +40,22 @@ void wse_py_run_routine(void *context) {
   PyGILState_Release(g);
 }
 
+void wse_py_run_routine_with(PyObject *callable, PyObject *arg) {
+  if (interpreter_gone())
+    return;
+  PyGILState_STATE g = PyGILState_Ensure();
+  PyObject *r = PyObject_CallOneArg(callable, arg);
+  if (r == NULL) {
+    if (routine_type == NULL)
+      PyErr_Fetch(&routine_type, &routine_value, &routine_tb);
+    else
+      PyErr_WriteUnraisable(callable);
+  }
+  Py_XDECREF(r);
+  Py_DECREF(arg);
+  PyGILState_Release(g);
+}
+
 void wse_py_release_routine(void *context) {
   if (interpreter_gone())
     return;

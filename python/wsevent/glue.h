@@ -7,6 +7,7 @@
  *   completion.c  thread ids and completion routines
  *   port.c        completion ports: the asyncio helpers' engine
  *   network.c     event-select and timers
+ *   overlapped.c  overlapped socket I/O: the Operation type
  *
  * Every file keeps only language conversion: the semantics are the core's.
  */
@@ -28,6 +29,7 @@
 typedef struct {
   PyTypeObject *event_type;
   PyTypeObject *port_type;
+  PyTypeObject *operation_type;
   PyObject *error;
 } module_state;
 
@@ -93,6 +95,9 @@ extern PyMethodDef wse_py_completion_methods[];
  * holding a reference, dropped by whichever of the two runs. */
 void wse_py_run_routine(void *context);
 void wse_py_release_routine(void *context);
+/* Run callable(arg) as a routine (GIL taken, the first error kept for the
+ * wait), then drop the reference to arg the caller gave away. */
+void wse_py_run_routine_with(PyObject *callable, PyObject *arg);
 /* After a wait that may have run routines: raise what one raised. */
 int wse_py_reraise_routine_error(void);
 void wse_py_drop_routine_error(void);
@@ -102,5 +107,9 @@ extern PyType_Spec wse_py_port_spec;
 
 /* network.c */
 extern PyMethodDef wse_py_network_methods[];
+
+/* overlapped.c */
+extern PyType_Spec wse_py_operation_spec;
+extern PyMethodDef wse_py_overlapped_methods[];
 
 #endif

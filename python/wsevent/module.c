@@ -197,11 +197,16 @@ static int module_exec(PyObject *m) {
   st->port_type = (PyTypeObject *)PyType_FromModuleAndSpec(m, &wse_py_port_spec, NULL);
   if (st->port_type == NULL || PyModule_AddType(m, st->port_type) < 0)
     return -1;
+  st->operation_type =
+      (PyTypeObject *)PyType_FromModuleAndSpec(m, &wse_py_operation_spec, NULL);
+  if (st->operation_type == NULL || PyModule_AddType(m, st->operation_type) < 0)
+    return -1;
   if (add_error(m, st) < 0 || add_constants(m) < 0)
     return -1;
   if (PyModule_AddFunctions(m, wse_py_wait_methods) < 0 ||
       PyModule_AddFunctions(m, wse_py_completion_methods) < 0 ||
-      PyModule_AddFunctions(m, wse_py_network_methods) < 0)
+      PyModule_AddFunctions(m, wse_py_network_methods) < 0 ||
+      PyModule_AddFunctions(m, wse_py_overlapped_methods) < 0)
     return -1;
 
   PyObject *raw = PyCapsule_New((void *)wsevent_upcalls(), WSEVENT_CAPSULE_NAME, NULL);
@@ -228,6 +233,7 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg) {
   module_state *st = wse_py_state(m);
   Py_VISIT(st->event_type);
   Py_VISIT(st->port_type);
+  Py_VISIT(st->operation_type);
   Py_VISIT(st->error);
   return 0;
 }
@@ -236,6 +242,7 @@ static int module_clear(PyObject *m) {
   module_state *st = wse_py_state(m);
   Py_CLEAR(st->event_type);
   Py_CLEAR(st->port_type);
+  Py_CLEAR(st->operation_type);
   Py_CLEAR(st->error);
   return 0;
 }

@@ -1,0 +1,310 @@
+"""Overlapped socket I/O: wsevent.Operation over real sockets."""
+import asyncio
+import gc
+import socket
+import threading
+import weakref
+
+import pytest
+
+import wsevent
+
+
+@pytest.fixture
+def pair():
+    a, b = socket.socketpair()
+    yield a, b
+    a.close()
+    b.close()
+
+
+@pytest.fixture
+def tcp():
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    yield server, client
+    for s in (listener, client, server):
+        s.close()
+
+
+def test_a_receive_pends_then_completes_and_sets_its_event(pair):
+    a, b = pair
+    op = wsevent.recv_overlapped(a, 100)
+    assert not op.done() and op.kind == "recv"
+    assert not op.event.is_set()
+    with pytest.raises(wsevent.Error) as e:
+        op.result()
+    assert e.value.code == wsevent.WSEVENT_IO_INCOMPLETE
+    b.send(b"hello")
+    assert op.event.wait(5)
+    assert op.done()
+    assert op.result() == b"hello"
+    assert op.result() == b"hello"  # the same outcome every time
+
+
+def test_a_receive_with_data_there_completes_at_once_and_still_signals(pair):
+    a, b = pair
+    b.send(b"now")
+    ev = wsevent.Event()
+    op = wsevent.recv_overlapped(a, 10, event=ev)
+    assert op.done() and op.event is ev and ev.is_set()
+    assert op.result() == b"now"
+
+
+def test_end_of_stream_gives_empty_bytes(pair):
+    a, b = pair
+    op = wsevent.recv_overlapped(a, 10)
+    b.shutdown(socket.SHUT_WR)
+    assert op.result(wait=True) == b""
+
+
+def test_recv_into_keeps_the_buffer_until_completion(pair):
+    a, b = pair
+    buf = bytearray(8)
+    op = wsevent.recv_into_overlapped(a, buf)
+    with pytest.raises(BufferError):
+        buf.extend(b"x")  # exported to the pending operation
+    b.send(b"1234")
+    assert op.result(wait=True) == 4
+    assert buf[:4] == b"1234"
+    buf.extend(b"x")  # let go once complete
+
+
+def test_sends_gather_buffers_and_complete_whole_in_order(tcp):
+    server, client = tcp
+    big = bytes(range(256)) * 16384  # 4 MiB: far beyond the socket buffer
+    first = wsevent.send_overlapped(server, [big[:1000], memoryview(big)[1000:]])
+    second = wsevent.send_overlapped(server, bytearray(b"tail"))
+    got = bytearray()
+    reader = threading.Thread(target=lambda: [
+        got.extend(client.recv(1 << 20)) for _ in iter(lambda: len(got) < len(big) + 4, False)])
+    reader.start()
+    assert first.result(wait=True) == len(big)
+    assert second.result(wait=True) == 4
+    reader.join(10)
+    assert bytes(got) == big + b"tail"
+
+
+def test_queued_receives_take_every_byte_once_in_order(tcp):
+    server, client = tcp
+    data = bytes(i * 7 % 251 for i in range(50000))
+    ops = [wsevent.recv_overlapped(server, 37) for _ in range(32)]
+    client.sendall(data)
+    got = bytearray()
+    while len(got) < len(data):
+        op = ops.pop(0)
+        chunk = op.result(wait=True)
+        assert chunk
+        got += chunk
+        ops.append(wsevent.recv_overlapped(server, 37))
+    assert bytes(got) == data
+    for op in ops:
+        op.cancel()
+
+
+def test_a_routine_runs_in_the_starting_threads_alertable_wait(pair):
+    a, b = pair
+    seen = []
+    op = wsevent.recv_overlapped(
+        a, 10, routine=lambda o: seen.append((o, o.result(), threading.get_ident())))
+    assert op.event is None
+    b.send(b"rt")
+    op.result(wait=True)
+    assert seen == []  # not until an alertable wait
+    assert wsevent.sleep(5, alertable=True) is True
+    assert seen == [(op, b"rt", threading.get_ident())]
+
+
+def test_an_error_in_a_routine_comes_out_of_the_wait(pair):
+    a, b = pair
+
+    def boom(op):
+        raise ValueError("from the routine")
+
+    wsevent.send_overlapped(a, b"x", routine=boom)
+    with pytest.raises(ValueError, match="from the routine"):
+        wsevent.sleep(5, alertable=True)
+
+
+def test_a_routine_whose_thread_ends_is_released(pair):
+    a, b = pair
+    refs = []
+
+    def start():
+        op = wsevent.recv_overlapped(a, 10, routine=lambda o: None)
+        refs.append(weakref.ref(op))
+        b.send(b"z")
+        op.result(wait=True)  # done, routine queued, never run here
+
+    t = threading.Thread(target=start)
+    t.start()
+    t.join()
+    wsevent.recv_overlapped(b, 0).cancel()  # a call that collects releases
+    gc.collect()
+    assert refs[0]() is None
+
+
+def test_cancel_completes_aborted_and_later_operations_still_run(pair):
+    a, b = pair
+    first = wsevent.recv_overlapped(a, 10)
+    second = wsevent.recv_overlapped(a, 10)
+    assert second.cancel() is True
+    assert second.cancel() is False
+    with pytest.raises(wsevent.Error) as e:
+        second.result()
+    assert e.value.code == wsevent.WSEVENT_EABORTED
+    b.send(b"one")
+    assert first.result(wait=True) == b"one"
+
+
+def test_close_socket_aborts_pending_operations():
+    a, b = socket.socketpair()
+    op = wsevent.recv_overlapped(a, 10)
+    wsevent.close_socket(a)
+    assert a.fileno() == -1
+    with pytest.raises(wsevent.Error) as e:
+        op.result(wait=True)
+    assert e.value.code == wsevent.WSEVENT_EABORTED
+    b.close()
+
+
+def test_a_collected_pending_operation_is_cancelled_and_writes_nothing(pair):
+    a, b = pair
+    buf = bytearray(16)
+    op = wsevent.recv_into_overlapped(a, buf)
+    del op
+    gc.collect()
+    b.send(b"after")
+    assert a.recv(16) == b"after"  # nobody took it
+    assert buf == bytearray(16)
+
+
+def test_accept_and_connect():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepting = wsevent.accept_overlapped(listener)
+    client = socket.socket()
+    connecting = wsevent.connect_overlapped(client, listener.getsockname())
+    assert connecting.result(wait=True) is None
+    conn, address = accepting.result(wait=True)
+    assert isinstance(conn, socket.socket)
+    assert address == client.getsockname()
+    client.send(b"hi")
+    assert conn.recv(2) == b"hi"
+    for s in (listener, client, conn):
+        s.close()
+
+
+def test_a_refused_connect_raises_the_systems_error():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    address = listener.getsockname()
+    listener.close()
+    client = socket.socket()
+    op = wsevent.connect_overlapped(client, address)
+    with pytest.raises(ConnectionRefusedError):
+        op.result(wait=True)
+    client.close()
+
+
+def test_datagrams_with_addresses():
+    u1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u1.bind(("127.0.0.1", 0))
+    u2.bind(("127.0.0.1", 0))
+    op = wsevent.recvfrom_overlapped(u1, 100)
+    sent = wsevent.sendto_overlapped(u2, b"datagram", u1.getsockname())
+    assert sent.result(wait=True) == 8
+    assert op.result(wait=True) == (b"datagram", u2.getsockname())
+    u1.close()
+    u2.close()
+
+
+def test_await_operations_on_one_loop_thread(tcp):
+    server, client = tcp
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        reads = [wsevent.recv_overlapped(server, 1) for _ in range(5)]
+        loop.call_later(0.02, client.send, b"abcde")
+        return [await op for op in reads]
+
+    assert asyncio.run(main()) == [b"a", b"b", b"c", b"d", b"e"]
+
+
+def test_cancelling_an_awaiting_task_cancels_the_operation(pair):
+    a, b = pair
+
+    async def main():
+        op = wsevent.recv_overlapped(a, 10)
+        task = asyncio.ensure_future(op)
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return op
+
+    op = asyncio.run(main())
+    assert op.done()
+    b.send(b"kept")
+    assert a.recv(10) == b"kept"
+
+
+def test_an_operation_with_a_routine_cannot_be_awaited(pair):
+    a, b = pair
+    op = wsevent.recv_overlapped(a, 1, routine=lambda o: None)
+
+    async def main():
+        await op
+
+    with pytest.raises(TypeError, match="routine"):
+        asyncio.run(main())
+    op.cancel()
+    wsevent.sleep(0, alertable=True)
+
+
+def test_wrong_inputs_get_clear_errors(pair, tmp_path):
+    a, b = pair
+    with pytest.raises(TypeError):
+        wsevent.recv_overlapped("not a socket", 10)
+    with pytest.raises(ValueError, match="negative"):
+        wsevent.recv_overlapped(a, -1)
+    with pytest.raises(OverflowError):
+        wsevent.recv_overlapped(a, 1 << 70)
+    with pytest.raises(TypeError, match="writable"):
+        wsevent.recv_into_overlapped(a, b"immutable")
+    with pytest.raises(TypeError, match="bytes-like"):
+        wsevent.send_overlapped(a, "text")
+    with pytest.raises(TypeError, match="bytes-like"):
+        wsevent.send_overlapped(a, [b"ok", 3])
+    with pytest.raises(TypeError, match="Event or None"):
+        wsevent.recv_overlapped(a, 1, event=42)
+    closed = wsevent.Event()
+    closed.close()
+    with pytest.raises(ValueError):
+        wsevent.recv_overlapped(a, 1, event=closed)
+    with pytest.raises(TypeError, match="callable"):
+        wsevent.recv_overlapped(a, 1, routine=3)
+    with pytest.raises(wsevent.Error) as e:
+        with open(tmp_path / "f", "wb") as f:
+            wsevent.recv_overlapped(f, 1)
+    assert e.value.code == wsevent.WSEVENT_ENOTSOCK
+    with pytest.raises(wsevent.Error) as e:
+        wsevent.recv_overlapped(a, 1, socket.MSG_PEEK)
+    assert e.value.code == wsevent.WSEVENT_EINVAL
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with pytest.raises(TypeError, match="host, port"):
+        wsevent.sendto_overlapped(u, b"x", ("127.0.0.1",))
+    with pytest.raises(TypeError, match="tuple"):
+        wsevent.sendto_overlapped(u, b"x", "127.0.0.1:9")
+    with pytest.raises(OverflowError):
+        wsevent.sendto_overlapped(u, b"x", ("127.0.0.1", 70000))
+    u.close()
+    with pytest.raises(TypeError):
+        wsevent.Operation()
+    n = socket.socket()
+    with pytest.raises(OSError):
+        wsevent.send_overlapped(n, b"never connected")
+    n.close()
