@@ -28,6 +28,18 @@ static Event *new_event(lua_State *L) {
   return ev;
 }
 
+Event *wse_lua_push_new_event(lua_State *L, unsigned flags, int *code) {
+  Event *ev = new_event(L);
+  ev->manual_reset = !(flags & WSEVENT_AUTO_RESET);
+  *code = wsevent_create(&ev->handle, flags);
+  if (*code != WSEVENT_OK) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  ev->closed = 0;
+  return ev;
+}
+
 /* event{manual_reset = true, initial_state = false} */
 static int l_event(lua_State *L) {
   int manual = 1, initial = 0;
@@ -37,13 +49,11 @@ static int l_event(lua_State *L) {
     manual = opt_bool(L, 1, "manual_reset", 1);
     initial = opt_bool(L, 1, "initial_state", 0);
   }
-  Event *ev = new_event(L);
-  ev->manual_reset = manual;
-  int r = wsevent_create(&ev->handle, (manual ? 0 : WSEVENT_AUTO_RESET) |
-                                          (initial ? WSEVENT_INITIAL_SET : 0));
-  if (r != WSEVENT_OK)
+  int r;
+  if (wse_lua_push_new_event(L, (manual ? 0 : WSEVENT_AUTO_RESET) |
+                                    (initial ? WSEVENT_INITIAL_SET : 0),
+                             &r) == NULL)
     return wse_lua_fail(L, r);
-  ev->closed = 0;
   return 1;
 }
 

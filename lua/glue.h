@@ -74,6 +74,14 @@ WSE_LUA_HIDDEN int wse_lua_push_from_handle(lua_State *L, wsevent_t h,
 /* wsevent._CAPI, pushed (capi.c). */
 WSE_LUA_HIDDEN void wse_lua_push_capi(lua_State *L);
 
+/* Pushes a new open Event (event.c), or pushes nothing and returns NULL
+ * with the core's code. */
+WSE_LUA_HIDDEN Event *wse_lua_push_new_event(lua_State *L, unsigned flags,
+                                             int *code);
+
+/* Overlapped operations (overlapped.c). */
+WSE_LUA_HIDDEN void wse_lua_create_operation_meta(lua_State *L);
+
 /* A descriptor from an integer or an object with :getfd() (luasocket). */
 WSE_LUA_HIDDEN int wse_lua_check_fd(lua_State *L, int arg);
 
@@ -83,5 +91,6 @@ WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_event_functions[];
 WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_wait_functions[];
 WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_completion_functions[];
 WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_network_functions[];
+WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_overlapped_functions[];
 
 #endif

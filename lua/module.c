@@ -3,7 +3,8 @@
  * "wsevent"): the helpers every file shares, and luaopen_wsevent.
  *
  * The module is split by concept, as the Python glue is: event.c (the
- * Event type), wait.c, completion.c, network.c; glue.h is what they share.
+ * Event type), wait.c, completion.c, network.c, overlapped.c, capi.c;
+ * glue.h is what they share.
  */
 #include <math.h>
 #include <string.h>
@@ -171,7 +172,9 @@ __attribute__((visibility("default"))) int luaopen_wsevent(lua_State *L) {
   luaL_setfuncs(L, wse_lua_wait_functions, 0);
   luaL_setfuncs(L, wse_lua_completion_functions, 0);
   luaL_setfuncs(L, wse_lua_network_functions, 0);
+  luaL_setfuncs(L, wse_lua_overlapped_functions, 0);
   create_meta(L);
+  wse_lua_create_operation_meta(L);
   lua_pushlightuserdata(L, (void *)wsevent_upcalls());
   lua_setfield(L, -2, WSEVENT_LUA_UPCALLS_FIELD);
   wse_lua_push_capi(L);
