@@ -164,6 +164,9 @@ $(B)/demo: demo/demo.c $(LIB_SO)
 $(B)/bench_core: bench/bench_core.c bench/bench.h $(LIB_SO)
 	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LINK_CORE) $(LDLIBS_CORE)
 
+$(B)/bench_echo: bench/bench_echo.c bench/bench.h $(LIB_SO)
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LINK_CORE) $(LDLIBS_CORE)
+
 test-c: $(C_TESTS)
 	prove $(C_TESTS)
 
@@ -321,8 +324,10 @@ $(B)/lua-bench/benchhelper.so: bench/lua_benchhelper.c $(CORE_HDR)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
 	  -fvisibility=hidden $< -o $@ -lpthread
 
-bench-all: $(B)/bench_core $(PY_EXT_STAMP) $(LUA_SO) $(B)/lua-bench/benchhelper.so
+bench-all: $(B)/bench_core $(B)/bench_echo $(PY_EXT_STAMP) $(LUA_SO) $(B)/lua-bench/benchhelper.so
 	$(B)/bench_core
+	@echo
+	$(B)/bench_echo
 	@echo
 	PYTHONPATH=python $(PYTHON) bench/bench_python.py
 	@echo

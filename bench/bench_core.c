@@ -217,6 +217,32 @@ static void *select_recv_pong(void *p) {
   }
   return NULL;
 }
+/* Overlapped receives: each byte completes a WSARecv-like operation,
+ * whose (auto-reset) event the thread waits on. */
+static void ovl_setup(void) {
+  rd_pipes();
+  wsevent_create(&rd_ev, WSEVENT_AUTO_RESET);
+}
+static void ovl_teardown(void) {
+  rd_close();
+  wsevent_close(rd_ev);
+}
+static void *ovl_pong(void *p) {
+  (void)p;
+  char c[64];
+  wsevent_buf_t b = {sizeof c, c};
+  for (int i = 0; i < TRIPS; i++) {
+    wsevent_overlapped_t ov = {.event = rd_ev};
+    int r = wsevent_recv_overlapped(rd_in[0], &b, 1, 0, &ov, NULL);
+    /* Done at once or later, the event is set: take it. */
+    if ((r != WSEVENT_OK && r != WSEVENT_IO_PENDING) ||
+        wsevent_wait(rd_ev, WSEVENT_INFINITE) != WSEVENT_OK || ov.bytes != 1 ||
+        write(rd_out[1], c, 1) != 1)
+      abort();
+  }
+  return NULL;
+}
+
 /* Idle sockets selected on the same event as the active one. */
 enum { IDLE = 1000 };
 static int idle_sp[IDLE][2];
@@ -366,6 +392,7 @@ int main(void) {
        sel_teardown},
       {"event-select, +1,000 idle sockets", sel_setup_idle, rd_ping,
        select_recv_pong, sel_teardown_idle},
+      {"overlapped receive", ovl_setup, rd_ping, ovl_pong, ovl_teardown},
   };
   enum { NRD = sizeof rd / sizeof rd[0] };
   double rl[NRD][ROUNDS], rr[NRD][ROUNDS];

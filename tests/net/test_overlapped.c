@@ -159,6 +159,32 @@ TEST(test_queued_receives_take_every_byte_once_in_order) {
   ASSERT_EQ(memcmp(got, out, TOTAL), 0);
 }
 
+/* A waiter that polls the socket itself completes the operation in its own
+ * thread and the reactor stands down; an operation nobody waits on right
+ * after must still complete (the reactor takes the socket back). */
+TEST(test_operations_complete_with_or_without_a_waiter_in_turn) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev;
+  ASSERT_EQ(wsevent_create(&ev, WSEVENT_AUTO_RESET), WSEVENT_OK);
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  for (int i = 0; i < 50; i++) {
+    wsevent_overlapped_t ov = record(ev);
+    int r = wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL);
+    ASSERT(r == WSEVENT_IO_PENDING);
+    ASSERT_EQ(send(c, "w", 1, 0), 1);
+    if (i % 2 == 0) {
+      ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK); /* polls the socket */
+    } else {
+      /* Nobody polls: the reactor serves it. */
+      ASSERT_EQ(wsevent_overlapped_result(&ov, 1, NULL, NULL), WSEVENT_OK);
+      ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+    }
+    ASSERT_EQ(ov.status, WSEVENT_OK);
+    ASSERT_EQ(ov.bytes, 1);
+  }
+}
+
 /* ---- sends ---- */
 
 struct drain {

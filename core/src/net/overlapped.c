@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ struct op {
   void (*release)(wsevent_overlapped_t *ov);
   wsevent_thread_t thread; /* the starting thread, for the routine */
   wsevent_t event;
+  wsevent_source_t source; /* on the event while pending, or 0 */
   enum kind kind;
   int flags;                 /* the caller's MSG_* */
   struct sockaddr *addr;     /* receive-from's or accept's peer */
@@ -65,14 +67,20 @@ struct ovsock {
   dev_t dev;
   ino_t ino;
   uint32_t gen;
+  bool armed;     /* the reactor watches it */
+  bool deferred;  /* in the list of sockets to look at when the timer fires */
+  struct ovsock *next_deferred;
+  wsevent_time_t watched_at; /* when a waiter last watched every operation */
   struct queue in, out;
 };
 
 static struct ovsock **socks;
 static int n_socks;
 static uint32_t next_gen;
-static int ops_fd = -1;
+static int ops_fd = -1, timer_fd = -1;
 static wse_io_t ops_io;
+static struct ovsock *deferred; /* sockets whose arming waits for the timer */
+static bool timer_running;
 /* Broadcast at every completion, for wsevent_overlapped_result(wait). */
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 
@@ -97,6 +105,8 @@ static void release_routine(void *context) {
  * the routine, which the caller waits for. */
 static void complete(struct op *op, int status, int error) {
   wsevent_overlapped_t *ov = op->ov;
+  if (op->source != 0) /* its detached() takes no lock of ours */
+    up()->xSourceDetach(op->source);
   op->status = status;
   op->error = error;
   ov->error = error;
@@ -268,15 +278,116 @@ static int abort_queue(struct queue *q, wsevent_overlapped_t *only) {
   return n;
 }
 
+static void undefer(struct ovsock *s);
+
 /* Drop a record, completing its operations with WSEVENT_EABORTED.
  * still_open: its descriptor is still the socket it was made for. */
 static int drop(struct ovsock *s, bool still_open) {
   int n = abort_queue(&s->in, NULL) + abort_queue(&s->out, NULL);
+  undefer(s);
   if (still_open && ops_fd >= 0)
     epoll_ctl(ops_fd, EPOLL_CTL_DEL, s->fd, NULL);
   socks[s->fd] = NULL;
   free(s);
   return n;
+}
+
+/*
+ * Who watches a socket.  A thread waiting on the event of a pending
+ * operation polls the socket itself (a wait source on that event) and
+ * completes the operation in its own thread: no hop through the reactor.
+ * The reactor stands down (its interest in the socket cleared) while every
+ * pending operation is watched that way, and watches again as soon as one
+ * is not (no event, a routine, or nobody waiting on its event).
+ */
+#define ARMED (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET)
+
+static uint64_t key_of(const struct ovsock *s) {
+  return ((uint64_t)s->gen << 32) | (uint32_t)s->fd;
+}
+
+static bool unwatched(const struct queue *q) {
+  for (const struct op *op = q->head; op != NULL; op = op->next)
+    if (op->source == 0 || up()->xSourceWatchers(op->source) == 0)
+      return true;
+  return false;
+}
+
+/*
+ * A socket whose operations waiters watched a moment ago is likely watched
+ * again in a moment (a loop that starts an operation, then waits): the
+ * reactor is not armed for it at once but after GRACE_NS, if nobody
+ * watches by then, so such a loop makes no epoll_ctl per operation.
+ */
+#define GRACE_NS 10000000LL
+
+static void set_armed(struct ovsock *s, bool want) {
+  if (want == s->armed)
+    return;
+  struct epoll_event ev = {.events = want ? ARMED : EPOLLET,
+                           .data.u64 = key_of(s)};
+  if (epoll_ctl(ops_fd, EPOLL_CTL_MOD, s->fd, &ev) == 0)
+    s->armed = want;
+}
+
+static void undefer(struct ovsock *s) {
+  if (!s->deferred)
+    return;
+  struct ovsock **p = &deferred;
+  while (*p != s)
+    p = &(*p)->next_deferred;
+  *p = s->next_deferred;
+  s->deferred = false;
+}
+
+/* Under the mutex: arm or disarm the reactor for s.  Re-arming reports
+ * what is ready already (epoll polls the socket again), so nothing that
+ * arrived while it stood down is missed. */
+static void update_reactor(struct ovsock *s, bool grace) {
+  if (s->in.head == NULL && s->out.head == NULL) {
+    undefer(s); /* nothing to do: leave epoll as it is */
+    return;
+  }
+  bool want = unwatched(&s->in) || unwatched(&s->out);
+  wsevent_time_t now = up()->xNow();
+  if (!want) {
+    s->watched_at = now;
+    undefer(s);
+  } else if (grace && !s->armed && now - s->watched_at < GRACE_NS) {
+    if (!s->deferred) {
+      s->deferred = true;
+      s->next_deferred = deferred;
+      deferred = s;
+    }
+    if (!timer_running) {
+      struct itimerspec t = {.it_value = {.tv_nsec = GRACE_NS}};
+      if (timerfd_settime(timer_fd, 0, &t, NULL) == 0)
+        timer_running = true;
+      else
+        want = true; /* no timer: arm now */
+    }
+    if (timer_running)
+      return;
+  }
+  if (want)
+    undefer(s);
+  set_armed(s, want);
+}
+
+/* Under the mutex: the timer fired: arm what is still unwatched. */
+static void timer_fired(void) {
+  uint64_t n;
+  ssize_t got = read(timer_fd, &n, sizeof n);
+  (void)got;
+  timer_running = false;
+  struct ovsock *list = deferred;
+  deferred = NULL;
+  while (list != NULL) {
+    struct ovsock *s = list;
+    list = s->next_deferred;
+    s->deferred = false;
+    update_reactor(s, false);
+  }
 }
 
 static void ops_ready(void *ctx, uint32_t events, bool write_edge) {
@@ -285,6 +396,10 @@ static void ops_ready(void *ctx, uint32_t events, bool write_edge) {
   int n;
   while ((n = epoll_wait(ops_fd, evs, 64, 0)) > 0) {
     for (int i = 0; i < n; i++) {
+      if (evs[i].data.u64 == 0) {
+        timer_fired();
+        continue;
+      }
       int fd = (int)(uint32_t)evs[i].data.u64;
       uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
       struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
@@ -292,6 +407,7 @@ static void ops_ready(void *ctx, uint32_t events, bool write_edge) {
         continue; /* dropped meanwhile */
       run_queue(fd, &s->in);
       run_queue(fd, &s->out);
+      update_reactor(s, false);
     }
   }
 }
@@ -306,6 +422,16 @@ static int ops_start(void) {
   int fd = epoll_create1(EPOLL_CLOEXEC);
   if (fd < 0)
     return wse_errno_code(errno);
+  timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  struct epoll_event tev = {.events = EPOLLIN, .data.u64 = 0};
+  if (timer_fd < 0 || epoll_ctl(fd, EPOLL_CTL_ADD, timer_fd, &tev) < 0) {
+    r = wse_errno_code(errno);
+    if (timer_fd >= 0)
+      close(timer_fd);
+    timer_fd = -1;
+    close(fd);
+    return r;
+  }
   r = wse_reactor_register(ops_ready, NULL, &ops_io);
   if (r == WSEVENT_OK) {
     r = wse_reactor_add(ops_io, fd, EPOLLIN, false);
@@ -313,6 +439,8 @@ static int ops_start(void) {
       wse_reactor_unregister(ops_io);
   }
   if (r != WSEVENT_OK) {
+    close(timer_fd);
+    timer_fd = -1;
     close(fd);
     return r;
   }
@@ -355,9 +483,8 @@ static int sock_for(int fd, const struct stat *st, struct ovsock **out) {
   s->gen = ++next_gen;
   queue_init(&s->in);
   queue_init(&s->out);
-  struct epoll_event ev = {
-      .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
-      .data.u64 = ((uint64_t)s->gen << 32) | (uint32_t)fd};
+  s->armed = true;
+  struct epoll_event ev = {.events = ARMED, .data.u64 = key_of(s)};
   if (epoll_ctl(ops_fd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST) {
     r = wse_errno_code(errno);
     free(s);
@@ -373,6 +500,64 @@ static bool pending_in(const struct queue *q, const wsevent_overlapped_t *ov) {
     if (op->ov == ov)
       return true;
   return false;
+}
+
+/* ---- wait sources ---- */
+
+struct src {
+  int fd;
+  uint32_t gen;
+};
+
+/* Under the mutex: the record a source was made for, if still there. */
+static struct ovsock *sock_of_src(const struct src *c) {
+  struct ovsock *s = c->fd < n_socks ? socks[c->fd] : NULL;
+  return s != NULL && s->gen == c->gen ? s : NULL;
+}
+
+/* In a waiting thread: the socket is ready; do the work here. */
+static void src_ready(void *context, short revents) {
+  (void)revents;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct ovsock *s = sock_of_src(context);
+  if (s != NULL) {
+    run_queue(s->fd, &s->in);
+    run_queue(s->fd, &s->out);
+    update_reactor(s, true);
+  }
+  wse_reactor_unlock();
+}
+
+static void src_watchers_changed(void *context) {
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct ovsock *s = sock_of_src(context);
+  if (s != NULL)
+    update_reactor(s, true);
+  wse_reactor_unlock();
+}
+
+static void src_detached(void *context) { free(context); }
+
+static const struct wsevent_source_ops src_ops = {
+    .ready = src_ready,
+    .watchers_changed = src_watchers_changed,
+    .detached = src_detached,
+};
+
+/* Under the mutex: op is pending on s with an event: attach a source to
+ * it.  A failure leaves the operation to the reactor. */
+static void attach_source(struct ovsock *s, struct op *op) {
+  struct src *c = malloc(sizeof *c);
+  if (c == NULL)
+    return;
+  c->fd = s->fd;
+  c->gen = s->gen;
+  short events = op->kind == OP_RECV || op->kind == OP_ACCEPT ? POLLIN : POLLOUT;
+  if (up()->xSourceAttach(op->event, &src_ops, c, s->fd, events, &op->source) !=
+      WSEVENT_OK) {
+    op->source = 0;
+    free(c);
+  }
 }
 
 /* ---- starting an operation ---- */
@@ -474,6 +659,9 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
     r = WSEVENT_OK;
   } else {
     queue_push(q, op);
+    if (op->event != 0 && op->routine == NULL)
+      attach_source(s, op);
+    update_reactor(s, true);
     r = WSEVENT_IO_PENDING;
   }
   wse_reactor_unlock();
@@ -604,6 +792,8 @@ int wsevent_cancel_overlapped(int fd, wsevent_overlapped_t *ov) {
   pthread_mutex_lock(&wse_reactor_mutex);
   struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
   int n = s != NULL ? abort_queue(&s->in, ov) + abort_queue(&s->out, ov) : 0;
+  if (s != NULL)
+    update_reactor(s, false);
   wse_reactor_unlock();
   return n > 0 ? WSEVENT_OK : WSEVENT_EINVAL_HANDLE;
 }
@@ -634,7 +824,11 @@ void wse_overlapped_forget(void) {
   n_socks = 0;
   if (ops_fd >= 0)
     close(ops_fd);
-  ops_fd = -1;
+  if (timer_fd >= 0)
+    close(timer_fd);
+  ops_fd = timer_fd = -1;
   ops_io = 0;
+  deferred = NULL;
+  timer_running = false;
   pthread_cond_init(&done_cond, NULL);
 }
