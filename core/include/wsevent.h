@@ -531,6 +531,19 @@ WSEVENT_EXTERN int wsevent_socket_closing(int fd);
 WSEVENT_EXTERN int wsevent_socket_selection(int fd, wsevent_t *event,
                                             long *mask);
 
+/*
+ * wsevent_thread_alert_event: an event of thread `thread` that is never
+ * set, made on first request and closed when the thread ends: every
+ * alertable wait of that thread polls the wait sources attached to it
+ * (wsevent_provider.h).  A provider whose operations complete through
+ * routines queued to the thread attaches its sources there, so that the
+ * thread, waiting alertably, completes them itself.  Do not set it.
+ * WSEVENT_OK, WSEVENT_EINVAL_HANDLE (no such thread), WSEVENT_EINVAL,
+ * WSEVENT_ENOMEM.
+ */
+WSEVENT_EXTERN int wsevent_thread_alert_event(wsevent_thread_t thread,
+                                              wsevent_t *event);
+
 /* ---- Overlapped socket I/O (WSARecv, WSASend, ... with an overlapped) --
  *
  * An operation starts on a socket and returns at once: WSEVENT_OK if it

@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define WSEVENT_UPCALLS_VERSION 2
+#define WSEVENT_UPCALLS_VERSION 3
 #define WSEVENT_CAPSULE_NAME "wsevent._wsevent._C_API"
 #define WSEVENT_LUA_UPCALLS_FIELD "_upcalls"
 
@@ -122,6 +122,10 @@ struct wsevent_upcalls {
   int (*xQueueCompletionEx)(wsevent_thread_t thread, wsevent_completion_fn fn,
                             wsevent_completion_fn release, void *context);
   wsevent_time_t (*xNow)(void);
+  /* Version 3 */
+  /* wsevent_thread_alert_event: the event whose sources the thread's
+   * alertable waits poll. */
+  int (*xThreadAlertEvent)(wsevent_thread_t thread, wsevent_t *event);
 };
 
 /* This process's table (for programs that link libwsevent). */

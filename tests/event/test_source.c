@@ -394,3 +394,86 @@ TEST(test_sources_are_forgotten_in_a_fork_child) {
   ASSERT_EQ(up->xSourceDetach(p.source), WSEVENT_OK);
   wsevent_close(p.event);
 }
+
+/* ---- the thread's alert event: sources its alertable waits poll ---- */
+
+struct alert_prov {
+  int pipe[2];
+  wsevent_thread_t thread;
+  _Atomic int ready_calls, detached_calls;
+  _Atomic(pthread_t) ready_thread;
+};
+
+static void routine_ran(void *ctx) { atomic_fetch_add((_Atomic int *)ctx, 1); }
+
+static _Atomic int alert_routines;
+
+/* ready(): take the byte and queue a routine to the thread, as an
+ * overlapped operation's provider completes it. */
+static void alert_ready(void *ctx, short revents) {
+  struct alert_prov *p = ctx;
+  char c;
+  (void)revents;
+  atomic_fetch_add(&p->ready_calls, 1);
+  atomic_store(&p->ready_thread, pthread_self());
+  if (read(p->pipe[0], &c, 1) == 1)
+    up->xQueueCompletion(p->thread, routine_ran, &alert_routines);
+}
+
+static void alert_detached(void *ctx) {
+  atomic_fetch_add(&((struct alert_prov *)ctx)->detached_calls, 1);
+}
+
+static const struct wsevent_source_ops alert_ops = {
+    .ready = alert_ready,
+    .detached = alert_detached,
+};
+
+static struct alert_prov alert_p;
+
+static void *alert_thread(void *arg) {
+  (void)arg;
+  wsevent_t alert, again;
+  wsevent_source_t src;
+  ASSERT_EQ(wsevent_thread_self(&alert_p.thread), WSEVENT_OK);
+  ASSERT_EQ(up->xThreadAlertEvent(alert_p.thread, &alert), WSEVENT_OK);
+  ASSERT_EQ(wsevent_thread_alert_event(alert_p.thread, &again), WSEVENT_OK);
+  ASSERT_EQ(alert, again); /* one per thread */
+  ASSERT_EQ(up->xSourceAttach(alert, &alert_ops, &alert_p, alert_p.pipe[0], POLLIN,
+                              &src),
+            WSEVENT_OK);
+  /* A zero-timeout alertable sleep polls once: nothing yet. */
+  ASSERT_EQ(wsevent_sleep(0, WSEVENT_ALERTABLE), WSEVENT_OK);
+  ASSERT_EQ(write(alert_p.pipe[1], "x", 1), 1);
+  /* The alertable sleep polls the pipe itself, runs ready() here, and the
+   * routine that queued runs before the sleep returns. */
+  ASSERT_EQ(wsevent_sleep(5000, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
+  ASSERT_EQ(atomic_load(&alert_routines), 1);
+  ASSERT(pthread_equal(atomic_load(&alert_p.ready_thread), pthread_self()));
+  /* A non-alertable sleep does not look at it. */
+  ASSERT_EQ(write(alert_p.pipe[1], "y", 1), 1);
+  ASSERT_EQ(wsevent_sleep(20, 0), WSEVENT_OK);
+  ASSERT_EQ(atomic_load(&alert_p.ready_calls), 1);
+  /* An alertable wait on an event polls it too. */
+  wsevent_t ev;
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_wait_multiple(&ev, 1, WSEVENT_ALERTABLE, 5000, NULL),
+            WSEVENT_IO_COMPLETION);
+  ASSERT_EQ(atomic_load(&alert_routines), 2);
+  wsevent_close(ev);
+  return NULL; /* the thread ends: its alert event closes, the source detaches */
+}
+
+TEST(test_alertable_waits_poll_the_sources_of_the_threads_alert_event) {
+  up = wsevent_upcalls();
+  ASSERT_GE(up->iVersion, 3);
+  ASSERT_EQ(pipe2(alert_p.pipe, O_NONBLOCK | O_CLOEXEC), 0);
+  pthread_t t;
+  ASSERT_EQ(pthread_create(&t, NULL, alert_thread, NULL), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_EQ(atomic_load(&alert_p.detached_calls), 1);
+  wsevent_t e;
+  ASSERT_EQ(wsevent_thread_alert_event(alert_p.thread, &e), WSEVENT_EINVAL_HANDLE);
+  ASSERT_EQ(wsevent_thread_alert_event(12345, &e), WSEVENT_EINVAL_HANDLE);
+  ASSERT_EQ(wsevent_thread_alert_event(alert_p.thread, NULL), WSEVENT_EINVAL);
+}

@@ -113,7 +113,7 @@ TEST(test_a_receive_into_no_bytes_completes_when_data_comes_and_takes_none) {
 /* Many receives pending at once, into several buffers each: every byte
  * lands exactly once, in order. */
 TEST(test_queued_receives_take_every_byte_once_in_order) {
-  enum { OPS = 64, SIZE = 7, TOTAL = 100000 };
+  enum { OPS = 64, SIZE = 7, TOTAL = 200000 };
   int c, s = tcp_pair(&c);
   static unsigned char bufs[OPS][2][SIZE];
   static wsevent_overlapped_t ovs[OPS];
@@ -122,6 +122,7 @@ TEST(test_queued_receives_take_every_byte_once_in_order) {
   for (int i = 0; i < TOTAL; i++)
     out[i] = (unsigned char)(i * 7 + i / 251);
   size_t have = 0, sent = 0;
+  long completed = 0;
   for (int i = 0; i < OPS; i++) {
     evs[i] = new_event();
     ovs[i] = record(evs[i]);
@@ -145,6 +146,7 @@ TEST(test_queued_receives_take_every_byte_once_in_order) {
       if (n > SIZE)
         memcpy(got + have + SIZE, bufs[next][1], n - SIZE);
       have += n;
+      completed++;
       if (have >= TOTAL)
         break;
       wsevent_reset(evs[next]);
@@ -157,6 +159,22 @@ TEST(test_queued_receives_take_every_byte_once_in_order) {
   }
   ASSERT_EQ(have, TOTAL);
   ASSERT_EQ(memcmp(got, out, TOTAL), 0);
+  ASSERT_GE(completed, 10000); /* at most 14 bytes each */
+}
+
+TEST(test_a_reset_by_the_peer_fails_pending_receives_with_its_errno) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t ov = record(ev);
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+  struct linger lg = {1, 0}; /* close with a reset */
+  ASSERT_EQ(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  close(c);
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 0, NULL, NULL), WSEVENT_ESOCKET);
+  ASSERT_EQ(ov.error, ECONNRESET);
 }
 
 /* A waiter that polls the socket itself completes the operation in its own

@@ -50,6 +50,10 @@ static void on_thread_exit(void *arg) {
   self = NULL;
   /* Outside the lock: a release function may call back into wsevent. */
   discard(apc, true);
+  /* Its sources detach (their providers hear it from detached()). */
+  wsevent_t alert = atomic_exchange(&th->alert, 0);
+  if (alert != 0)
+    wsevent_close(alert);
   wse_slot_unref(&wse_threads, &th->slot);
 }
 
@@ -83,6 +87,7 @@ int wse_thread_current(struct wse_thread **out) {
   atomic_store(&th->apc_count, 0);
   th->data = NULL;
   th->wake_fd = -1;
+  atomic_store(&th->alert, 0);
   if (pthread_setspecific(exit_key, th) != 0) {
     atomic_store(&s->state, ((uint64_t)gen << 32) | WSE_CLOSED);
     wse_slot_unref(&wse_threads, s);
@@ -175,6 +180,44 @@ size_t wse_run_completions(struct wse_thread *th) {
     free(apc);
     ran++;
   }
+}
+
+int wsevent_thread_alert_event(wsevent_thread_t id, wsevent_t *event) {
+  if (event == NULL)
+    return WSEVENT_EINVAL;
+  struct wse_thread *th = (struct wse_thread *)wse_slot_of(&wse_threads, id);
+  uint32_t gen = (uint32_t)(id >> 32);
+  if (th == NULL || !wse_slot_ref(&th->slot, gen))
+    return WSEVENT_EINVAL_HANDLE;
+  int r = WSEVENT_OK;
+  wsevent_t h = atomic_load(&th->alert);
+  if (h == 0) {
+    r = wsevent_create(&h, 0);
+    if (r == WSEVENT_OK) {
+      wsevent_t expected = 0;
+      if (!atomic_compare_exchange_strong(&th->alert, &expected, h)) {
+        wsevent_close(h); /* another thread made it first */
+        h = expected;
+      } else if (atomic_load(&th->slot.state) & WSE_CLOSED) {
+        /* The thread ended meanwhile: its exit may have missed ours. */
+        if (atomic_exchange(&th->alert, 0) == h)
+          wsevent_close(h);
+        r = WSEVENT_EINVAL_HANDLE;
+      }
+    }
+  }
+  wse_slot_unref(&wse_threads, &th->slot);
+  if (r == WSEVENT_OK)
+    *event = h;
+  return r;
+}
+
+struct wse_event *wse_thread_alert_sources(struct wse_thread *th) {
+  wsevent_t h = th != NULL ? atomic_load(&th->alert) : 0;
+  struct wse_event *ev = h != 0 ? wse_event_of(h) : NULL;
+  return ev != NULL && atomic_load_explicit(&ev->n_sources, memory_order_relaxed) > 0
+             ? ev
+             : NULL;
 }
 
 int wsevent_thread_set_data(void *data, void **previous) {

@@ -248,6 +248,9 @@ struct wse_thread {
   void *data;                /* wsevent_thread_set_data, owner thread only */
   int wake_fd;               /* eventfd for polling waits, -1 until needed;
                                 closed under the lock */
+  /* An event never set, made on demand, whose wait sources every
+   * alertable wait of the thread polls (wsevent_thread_alert_event). */
+  _Atomic uint64_t alert;
 };
 
 /* The event a handle names if it is open, else NULL (no reference). */
@@ -257,6 +260,9 @@ static inline struct wse_event *wse_event_of(wsevent_t h) {
 
 /* ------------------------------------------------------------------ */
 /* The dispatcher lock (lock.c)                                          */
+
+/* The thread's alert event if it has sources to poll (under the lock). */
+WSE_HIDDEN struct wse_event *wse_thread_alert_sources(struct wse_thread *th);
 
 WSE_HIDDEN void wse_lock(void);
 WSE_HIDDEN void wse_unlock(void);

@@ -71,34 +71,43 @@ static bool grow(struct wse_pollset *ps) {
   return true;
 }
 
+/* Add the sources of ev; false if the set cannot grow. */
+static bool add_sources(struct wse_pollset *ps, struct wse_event *ev,
+                        uint64_t seq) {
+  /* Too many to poll at each wake-up: leave them to their providers. */
+  if (atomic_load_explicit(&ev->n_sources, memory_order_relaxed) >
+      WSEVENT_POLLED_SOURCES_MAX)
+    return true;
+  for (struct wse_source *src = ev->sources; src != NULL; src = src->next) {
+    if (src->mark == seq)
+      continue; /* an event listed twice */
+    if (ps->n == ps->cap && !grow(ps))
+      return false; /* the rest stay with their provider */
+    src->mark = seq;
+    /* Attached, so its attachment holds a reference: ours cannot be the
+     * first. */
+    atomic_fetch_add(&src->slot.refgen, 1);
+    ps->changed[ps->n] = ps->watch && atomic_fetch_add(&src->pollers, 1) == 0;
+    ps->srcs[ps->n] = src;
+    /* poll(2) skips negative descriptors: nothing to poll for now. */
+    ps->pfds[1 + ps->n].fd = src->events ? src->fd : -1;
+    ps->pfds[1 + ps->n].events = src->events;
+    ps->pfds[1 + ps->n].revents = 0;
+    ps->n++;
+  }
+  return true;
+}
+
 bool wse_pollset_build(struct wse_pollset *ps, const struct wse_waiter *w) {
   uint64_t seq = ++build_seq;
   ps->gen = atomic_load(&wse_sources_gen);
-  for (size_t i = 0; i < w->count; i++) {
-    /* Too many to poll at each wake-up: leave them to their providers. */
-    if (atomic_load_explicit(&w->entries[i].event->n_sources,
-                             memory_order_relaxed) > WSEVENT_POLLED_SOURCES_MAX)
-      continue;
-    for (struct wse_source *src = w->entries[i].event->sources; src != NULL;
-         src = src->next) {
-      if (src->mark == seq)
-        continue; /* an event listed twice */
-      if (ps->n == ps->cap && !grow(ps))
-        return ps->n > 0; /* the rest stay with their provider */
-      src->mark = seq;
-      /* Attached, so its attachment holds a reference: ours cannot be
-       * the first. */
-      atomic_fetch_add(&src->slot.refgen, 1);
-      ps->changed[ps->n] =
-          ps->watch && atomic_fetch_add(&src->pollers, 1) == 0;
-      ps->srcs[ps->n] = src;
-      /* poll(2) skips negative descriptors: nothing to poll for now. */
-      ps->pfds[1 + ps->n].fd = src->events ? src->fd : -1;
-      ps->pfds[1 + ps->n].events = src->events;
-      ps->pfds[1 + ps->n].revents = 0;
-      ps->n++;
-    }
-  }
+  for (size_t i = 0; i < w->count; i++)
+    if (!add_sources(ps, w->entries[i].event, seq))
+      return ps->n > 0;
+  /* An alertable wait also polls what its thread's routines wait for. */
+  struct wse_event *alert = wse_thread_alert_sources(w->alertable);
+  if (alert != NULL)
+    add_sources(ps, alert, seq);
   return ps->n > 0;
 }
 

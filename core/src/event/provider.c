@@ -24,6 +24,7 @@ static const struct wsevent_upcalls table = {
     .xSourceWatchers = wse_source_watchers,
     .xQueueCompletionEx = wsevent_queue_completion_ex,
     .xNow = wsevent_now,
+    .xThreadAlertEvent = wsevent_thread_alert_event,
 };
 
 const struct wsevent_upcalls *wsevent_upcalls(void) { return &table; }

@@ -490,6 +490,11 @@ int wsevent_wait_multiple_until(const wsevent_t *handles, size_t count,
     return WSEVENT_TIMEOUT;
 
   int wake_fd = -1;
+  if (!sources && th != NULL) {
+    wse_lock();
+    sources = wse_thread_alert_sources(th) != NULL;
+    wse_unlock();
+  }
   if (sources) {
     struct wse_thread *self = th;
     /* Without a wake descriptor, the wait sleeps on its futex and the
@@ -522,9 +527,19 @@ int wsevent_sleep_until(wsevent_time_t deadline, unsigned flags) {
   r = alertable_start(flags, &th);
   if (r != WSEVENT_OK)
     return r;
-  if (deadline == 0 || deadline <= wsevent_now())
+  int wake_fd = -1;
+  if (th != NULL) {
+    /* An alertable sleep polls what its routines wait for (once, if the
+     * deadline has passed). */
+    wse_lock();
+    bool sources = wse_thread_alert_sources(th) != NULL;
+    wse_unlock();
+    if (sources)
+      wake_fd = wse_thread_wake_fd(th);
+  }
+  if (wake_fd < 0 && (deadline == 0 || deadline <= wsevent_now()))
     return WSEVENT_OK;
-  r = wait_locked(NULL, 0, flags, deadline, &index, th, -1);
+  r = wait_locked(NULL, 0, flags, deadline, &index, th, wake_fd);
   if (r == WSEVENT_IO_COMPLETION)
     wse_run_completions(th);
   return r == WSEVENT_TIMEOUT ? WSEVENT_OK : r;

@@ -100,9 +100,9 @@ static void release_routine(void *context) {
 }
 
 /* The outcome into the record; then the routine is queued, or the event
- * set (once the mutex is released).  After the status is stored the record
- * may be the caller's again: it is not touched after that, except through
- * the routine, which the caller waits for. */
+ * set.  After the status is stored the record may be the caller's again:
+ * it is not touched after that, except through the routine, which the
+ * caller waits for. */
 static void complete(struct op *op, int status, int error) {
   wsevent_overlapped_t *ov = op->ov;
   if (op->source != 0) /* its detached() takes no lock of ours */
@@ -122,8 +122,11 @@ static void complete(struct op *op, int status, int error) {
                                  op) != WSEVENT_OK)
       release_routine(op);
   } else {
+    /* Now, under the mutex, not once it is released: a program that sees
+     * the outcome (wsevent_overlapped_result takes the mutex) and resets
+     * the event to reuse it must never get a late set of this one. */
     if (op->event != 0)
-      wse_reactor_set(op->event);
+      up()->xSet(op->event);
     free(op);
   }
 }
@@ -544,16 +547,23 @@ static const struct wsevent_source_ops src_ops = {
     .detached = src_detached,
 };
 
-/* Under the mutex: op is pending on s with an event: attach a source to
- * it.  A failure leaves the operation to the reactor. */
+/* Under the mutex: op is pending on s: attach a source to its event, or,
+ * with a routine, to the starting thread's alert event (its alertable
+ * waits poll that one).  A failure leaves the operation to the reactor. */
 static void attach_source(struct ovsock *s, struct op *op) {
+  wsevent_t event = op->event;
+  if (op->routine != NULL &&
+      up()->xThreadAlertEvent(op->thread, &event) != WSEVENT_OK)
+    return;
+  if (event == 0)
+    return;
   struct src *c = malloc(sizeof *c);
   if (c == NULL)
     return;
   c->fd = s->fd;
   c->gen = s->gen;
   short events = op->kind == OP_RECV || op->kind == OP_ACCEPT ? POLLIN : POLLOUT;
-  if (up()->xSourceAttach(op->event, &src_ops, c, s->fd, events, &op->source) !=
+  if (up()->xSourceAttach(event, &src_ops, c, s->fd, events, &op->source) !=
       WSEVENT_OK) {
     op->source = 0;
     free(c);
@@ -659,8 +669,7 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
     r = WSEVENT_OK;
   } else {
     queue_push(q, op);
-    if (op->event != 0 && op->routine == NULL)
-      attach_source(s, op);
+    attach_source(s, op);
     update_reactor(s, true);
     r = WSEVENT_IO_PENDING;
   }
