@@ -66,11 +66,40 @@ local function serve_wsevent(l)
   end
 end
 
+local function serve_overlapped(l)
+  -- The Winsock overlapped shape: a receive pending per connection, a
+  -- routine that echoes and receives again, one alertable wait.
+  local on_received
+  local function receive(fd)
+    if not wsevent.recv_overlapped(fd, 65536, {routine = on_received}) then
+      wsevent.close_socket(fd) -- refused at once (a reset)
+    end
+  end
+  function on_received(op)
+    local data = op:result()
+    if not data or data == "" then
+      wsevent.close_socket(op:socket())
+      return
+    end
+    wsevent.send(op:socket(), data) -- 64 bytes: done at once
+    receive(op:socket())
+  end
+  local function on_accepted(op)
+    local fd = op:result()
+    if fd then receive(fd) end
+    wsevent.accept_overlapped(l, {routine = on_accepted})
+  end
+  wsevent.accept_overlapped(l, {routine = on_accepted})
+  while true do wsevent.sleep(nil, true) end
+end
+
 if arg[1] == "--serve" then
   local l = assert(socket.bind("127.0.0.1", 0))
   io.write("port ", select(2, l:getsockname()), "\n")
   io.flush()
-  if arg[2] == "wsevent" then serve_wsevent(l) else serve_select(l) end
+  local serve = {wsevent = serve_wsevent, select = serve_select,
+                 overlapped = serve_overlapped}
+  serve[arg[2]](l)
   return
 end
 
@@ -191,17 +220,19 @@ row("empty C function per call", median(noop_ns), "ns")
 row("ev:set() / empty C function", median(set_ratio), "x")
 
 -- The echo servers, interleaved.
-local servers, rates = {}, {wsevent = {}, select = {}}
-for _, kind in ipairs{"wsevent", "select"} do
+local kinds = {"wsevent", "select", "overlapped"}
+local servers, rates = {}, {wsevent = {}, select = {}, overlapped = {}}
+for _, kind in ipairs(kinds) do
   local p, port, pid = start_server(kind)
   servers[kind] = {p = p, port = port, pid = pid}
 end
-local echo_ratio = {}
+local echo_ratio, ov_ratio = {}, {}
 for r = 1, 7 do
-  for _, kind in ipairs{"wsevent", "select"} do
+  for _, kind in ipairs(kinds) do
     rates[kind][r] = echo_client(servers[kind].port, 0.5)
   end
   echo_ratio[r] = rates.wsevent[r] / rates.select[r]
+  ov_ratio[r] = rates.overlapped[r] / rates.select[r]
 end
 for _, sv in pairs(servers) do
   os.execute("kill " .. sv.pid)
@@ -211,3 +242,6 @@ row("echo server, event_select (round trips/s)", median(rates.wsevent), "/s")
 row("echo server, socket.select (round trips/s)", median(rates.select), "/s")
 local em = median(echo_ratio)
 row("echo server, event_select / socket.select", em, "x", ">= 1x", em >= 1)
+row("echo server, overlapped (round trips/s)", median(rates.overlapped), "/s")
+local om = median(ov_ratio)
+row("echo server, overlapped / socket.select", om, "x", ">= 1x", om >= 1)

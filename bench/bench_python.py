@@ -4,6 +4,7 @@ Contenders run interleaved round by round and each ratio is the median of
 the per-round ratios (wake latency on shared virtual machines swings by an
 order of magnitude between runs).
 """
+import asyncio
 import os
 import selectors
 import socket
@@ -199,6 +200,63 @@ def serve_wsevent(listener):
                 sock.close()
 
 
+def serve_overlapped(listener):
+    """The Winsock overlapped shape: a receive pending per connection,
+    completion routines that echo and receive again, one thread in an
+    alertable wait."""
+    def closed(op):
+        try:
+            return not op.result()
+        except (OSError, wsevent.Error):  # reset by a client that left
+            return True
+
+    def start(call, sock, arg, routine):
+        try:  # a reset may refuse the start itself, as Winsock's WSAECONNRESET
+            call(sock, arg, routine=routine)
+        except OSError:
+            wsevent.close_socket(sock)
+
+    def on_received(op):
+        if closed(op):
+            wsevent.close_socket(op.socket)
+            return
+        # 64 bytes always fit the socket's buffer: a plain send completes
+        # at once (an overlapped one would too, with one more routine).
+        try:
+            wsevent.send(op.socket, op.result())
+        except OSError:
+            wsevent.close_socket(op.socket)
+            return
+        start(wsevent.recv_overlapped, op.socket, 65536, on_received)
+
+    def on_accepted(op):
+        conn, _ = op.result()
+        start(wsevent.recv_overlapped, conn, 65536, on_received)
+        wsevent.accept_overlapped(listener, routine=on_accepted)
+
+    wsevent.accept_overlapped(listener, routine=on_accepted)
+    while True:
+        wsevent.sleep(None, alertable=True)
+
+
+def serve_asyncio(listener):
+    """The same server with asyncio streams."""
+    async def handle(reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:  # reset by a client that left
+            pass
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, sock=listener)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
 def echo_client(port):
     """Round trips per second over ECHO_CLIENTS connections."""
     sel = selectors.DefaultSelector()
@@ -238,7 +296,7 @@ def start_server(kind):
 
 
 def echo_bench():
-    kinds = ["wsevent", "selectors"]
+    kinds = ["wsevent", "selectors", "overlapped", "asyncio"]
     servers = {k: start_server(k) for k in kinds}
     rate = {k: [] for k in kinds}
     try:
@@ -253,6 +311,10 @@ def echo_bench():
     row("echo server, event_select (round trips/s)", statistics.median(rate["wsevent"]), "/s")
     row("echo server, selectors (round trips/s)", statistics.median(rate["selectors"]), "/s")
     row("echo server, event_select / selectors", ratio, "x", ">= 1x", ratio >= 1)
+    ratio = statistics.median(o / a for o, a in zip(rate["overlapped"], rate["asyncio"]))
+    row("echo server, overlapped (round trips/s)", statistics.median(rate["overlapped"]), "/s")
+    row("echo server, asyncio streams (round trips/s)", statistics.median(rate["asyncio"]), "/s")
+    row("echo server, overlapped / asyncio streams", ratio, "x", "> 1x", ratio > 1)
 
 
 if __name__ == "__main__":
@@ -261,7 +323,8 @@ if __name__ == "__main__":
         l.bind(("127.0.0.1", 0))
         l.listen(64)
         print(l.getsockname()[1], flush=True)
-        {"wsevent": serve_wsevent, "selectors": serve_selectors}[sys.argv[2]](l)
+        {"wsevent": serve_wsevent, "selectors": serve_selectors,
+         "overlapped": serve_overlapped, "asyncio": serve_asyncio}[sys.argv[2]](l)
     else:
         main()
         echo_bench()

@@ -46,4 +46,29 @@ device.device_complete(op)
 time.sleep(0.02)
 say("device", f"set on an event the script had closed -> {device.device_result(op)} "
               f"(WSEVENT_EINVAL_HANDLE = {wsevent.WSEVENT_EINVAL_HANDLE})")
+
+# The same model with a real provider: overlapped socket I/O.
+import asyncio
+import socket
+
+a, b = socket.socketpair()
+threading.Timer(0.02, b.send, (b"ping",)).start()
+op = wsevent.recv_overlapped(a, 64)
+say("script", f"overlapped receive started: {op}; its event is set at completion")
+op.event.wait()
+say("script", f"event set: {op.result()!r}")
+wsevent.send_overlapped(a, b"pong", routine=lambda o: say(
+    "script", f"send routine, in thread {threading.current_thread().name}: "
+              f"{o.result()} bytes"))
+wsevent.sleep(5, alertable=True)
+say("peer", f"got {b.recv(64)!r}")
+
+
+async def exchange():
+    asyncio.get_running_loop().call_later(0.02, b.send, b"from asyncio")
+    return await wsevent.recv_overlapped(a, 64)  # no thread per operation
+
+say("script", f"awaited in asyncio: {asyncio.run(exchange())!r}")
+wsevent.close_socket(a)
+b.close()
 print("\ndemo finished")

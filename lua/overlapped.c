@@ -32,8 +32,8 @@ static const char *const kind_names[] = {"recv", "recvfrom", "send", "accept",
                                          "connect"};
 
 /* User values: 1 the event (or nil), 2 the routine (or nil), 3 the data
- * of a send (a string or a table of strings). */
-enum { UV_EVENT = 1, UV_ROUTINE, UV_DATA, N_UV = UV_DATA };
+ * of a send (a string or a table of strings), 4 the socket argument. */
+enum { UV_EVENT = 1, UV_ROUTINE, UV_DATA, UV_SOCKET, N_UV = UV_SOCKET };
 
 typedef struct {
   wsevent_overlapped_t ov;
@@ -98,6 +98,8 @@ static Operation *new_op(lua_State *L, int kind, int fd, int arg) {
   op->ov.socket = -1;
   luaL_setmetatable(L, OP_MT);
   int opi = lua_gettop(L);
+  lua_pushvalue(L, 1); /* the socket (object or descriptor) */
+  lua_setiuservalue(L, opi, UV_SOCKET);
   wsevent_t h = 0;
   int routine = 0;
   if (has_opts) {
@@ -450,6 +452,12 @@ static int l_event(lua_State *L) {
   return 1;
 }
 
+static int l_socket(lua_State *L) {
+  check_op(L);
+  lua_getiuservalue(L, 1, UV_SOCKET);
+  return 1;
+}
+
 static int l_kind(lua_State *L) {
   lua_pushstring(L, kind_names[check_op(L)->kind]);
   return 1;
@@ -498,7 +506,8 @@ static int l_tostring(lua_State *L) {
 
 static const luaL_Reg op_methods[] = {
     {"result", l_result}, {"done", l_done},     {"cancel", l_cancel},
-    {"event", l_event},   {"kind", l_kind},     {"pollfd", l_pollfd},
+    {"event", l_event},   {"kind", l_kind},     {"socket", l_socket},
+    {"pollfd", l_pollfd},
     {"events", l_events}, {"timeout", l_timeout}, {NULL, NULL},
 };
 

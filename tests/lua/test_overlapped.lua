@@ -86,6 +86,42 @@ describe("overlapped operations", function()
     for _, op in ipairs(ops) do op:cancel() end
   end)
 
+  it("account for every byte over 10,000 operations", function()
+    local data = {}
+    for i = 1, 30000 do data[i] = string.char(i * 13 % 256) end
+    data = table.concat(data)
+    local got, have, ops, sent = {}, 0, 0, 0
+    local pending = {}
+    for i = 1, 8 do pending[i] = assert(wsevent.recv_overlapped(server, 1 + i % 3)) end
+    while have < #data do
+      if sent < #data then -- feed in slices the socket buffer always takes
+        local n = math.min(4096, #data - sent)
+        assert(wsevent.send_overlapped(client, data:sub(sent + 1, sent + n)):result(true))
+        sent = sent + n
+      end
+      while have < sent do
+        local chunk = assert(table.remove(pending, 1):result(true))
+        got[#got + 1] = chunk
+        have = have + #chunk
+        ops = ops + 1
+        pending[#pending + 1] = assert(wsevent.recv_overlapped(server, 1 + ops % 3))
+      end
+    end
+    assert.is_true(ops >= 10000)
+    assert.is_true(table.concat(got) == data)
+    for _, op in ipairs(pending) do assert.is_true(op:cancel()) end
+  end)
+
+  it("fail with the peer's reset", function()
+    local op = assert(wsevent.recv_overlapped(server, 10))
+    assert(client:setoption("linger", {on = true, timeout = 0}))
+    client:close()
+    local ok, msg, code = op:result(true)
+    assert.is_nil(ok)
+    assert.equals(104, code) -- ECONNRESET
+    assert.matches("reset", msg)
+  end)
+
   it("run a routine in this thread's alertable wait", function()
     local seen = {}
     local op = assert(wsevent.recv_overlapped(server, 10, {

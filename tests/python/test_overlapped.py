@@ -103,6 +103,35 @@ def test_queued_receives_take_every_byte_once_in_order(tcp):
         op.cancel()
 
 
+def test_ten_thousand_operations_account_for_every_byte(tcp):
+    server, client = tcp
+    data = bytes(i * 13 % 256 for i in range(60000))
+    sender = threading.Thread(target=client.sendall, args=(data,))
+    sender.start()
+    got, ops = bytearray(), 0
+    pending = [wsevent.recv_overlapped(server, 1 + i % 5) for i in range(8)]
+    while len(got) < len(data):
+        op = pending.pop(0)
+        got += op.result(wait=True)
+        ops += 1
+        pending.append(wsevent.recv_overlapped(server, 1 + ops % 5))
+    sender.join()
+    assert ops >= 10000
+    assert bytes(got) == data
+    for op in pending:
+        assert op.cancel()
+
+
+def test_a_reset_by_the_peer_raises_connection_reset(tcp):
+    import struct
+    server, client = tcp
+    op = wsevent.recv_overlapped(server, 10)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()
+    with pytest.raises(ConnectionResetError):
+        op.result(wait=True)
+
+
 def test_a_routine_runs_in_the_starting_threads_alertable_wait(pair):
     a, b = pair
     seen = []
