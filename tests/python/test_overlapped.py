@@ -337,3 +337,16 @@ def test_wrong_inputs_get_clear_errors(pair, tmp_path):
     with pytest.raises(OSError):
         wsevent.send_overlapped(n, b"never connected")
     n.close()
+
+
+def test_the_stub_names_everything_the_package_exports():
+    import ast
+    import pathlib
+    stub = ast.parse(pathlib.Path(wsevent.__file__).with_name("__init__.pyi").read_text())
+    names = set()
+    for node in stub.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign):
+            names.add(node.target.id)
+    assert [n for n in wsevent.__all__ if n not in names] == []
