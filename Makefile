@@ -27,7 +27,8 @@ EXPORT = '-DWSEVENT_EXTERN=extern __attribute__((visibility("default")))'
 APT_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev swig \
   python3-dev python3-pytest python3-setuptools python3-wheel python3-venv \
   python3-pip lua-busted \
-  lua-socket lua-cqueues lua-luv luarocks clang libclang-rt-14-dev valgrind
+  lua-socket lua-cqueues lua-luv luarocks clang libclang-rt-14-dev valgrind \
+  liburing-dev
 
 # The test interpreter: the first of these that imports pytest and has
 # Python.h (pyenv's python3 on PATH usually lacks pytest).
@@ -164,8 +165,13 @@ $(B)/demo: demo/demo.c $(LIB_SO)
 $(B)/bench_core: bench/bench_core.c bench/bench.h $(LIB_SO)
 	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LINK_CORE) $(LDLIBS_CORE)
 
+# With liburing (Debian's liburing-dev), the echo benchmark also measures
+# an io_uring loop against the epoll loop: the numbers that chose epoll.
+URING_FLAGS = $(shell pkg-config --exists liburing 2>/dev/null && \
+  echo "-DHAVE_LIBURING $$(pkg-config --cflags --libs liburing)")
 $(B)/bench_echo: bench/bench_echo.c bench/bench.h $(LIB_SO)
-	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LINK_CORE) $(LDLIBS_CORE)
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LINK_CORE) $(LDLIBS_CORE) \
+	  $(URING_FLAGS)
 
 test-c: $(C_TESTS)
 	prove $(C_TESTS)

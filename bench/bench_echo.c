@@ -193,6 +193,71 @@ static void *epoll_server(void *arg) {
   return NULL;
 }
 
+/* ---- the same loop on io_uring, to choose the engine by the numbers ---- */
+
+#ifdef HAVE_LIBURING
+#include <liburing.h>
+
+static int uring_ok = -1; /* unknown, refused (0), works (1) */
+
+enum { U_RECV = 0, U_SEND = 1 };
+
+static void *uring_server(void *arg) {
+  (void)arg;
+  struct io_uring ring;
+  static char bufs[MAXCONN][MSG * 4];
+  int fds[MAXCONN], open = srv_conns;
+  if (io_uring_queue_init(256, &ring, 0) < 0)
+    abort(); /* checked in main before running */
+  for (int i = 0; i < srv_conns; i++) {
+    fds[i] = accept4(srv_listener, NULL, NULL, SOCK_CLOEXEC);
+    nodelay(fds[i]);
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_recv(sqe, fds[i], bufs[i], sizeof bufs[i], 0);
+    io_uring_sqe_set_data64(sqe, (uint64_t)i << 1 | U_RECV);
+  }
+  io_uring_submit(&ring);
+  while (open > 0) {
+    struct io_uring_cqe *cqe;
+    if (io_uring_wait_cqe(&ring, &cqe) < 0)
+      abort();
+    unsigned head, n = 0;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      uint64_t d = io_uring_cqe_get_data64(cqe);
+      int i = (int)(d >> 1);
+      n++;
+      if (cqe->res <= 0) { /* the client closed (or reset) */
+        close(fds[i]);
+        open--;
+        continue;
+      }
+      struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+      if ((d & 1) == U_RECV) { /* echo what came */
+        io_uring_prep_send(sqe, fds[i], bufs[i], (size_t)cqe->res, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, (uint64_t)i << 1 | U_SEND);
+      } else { /* sent: receive again */
+        io_uring_prep_recv(sqe, fds[i], bufs[i], sizeof bufs[i], 0);
+        io_uring_sqe_set_data64(sqe, (uint64_t)i << 1 | U_RECV);
+      }
+    }
+    io_uring_cq_advance(&ring, n);
+    io_uring_submit(&ring);
+  }
+  io_uring_queue_exit(&ring);
+  return NULL;
+}
+
+static bool uring_works(void) {
+  if (uring_ok < 0) {
+    struct io_uring ring;
+    uring_ok = io_uring_queue_init(8, &ring, 0) == 0;
+    if (uring_ok)
+      io_uring_queue_exit(&ring);
+  }
+  return uring_ok;
+}
+#endif
+
 /* ---- the client: conns connections, `messages` round trips in all ---- */
 
 static double run(void *(*server)(void *), int conns, long messages) {
@@ -282,6 +347,31 @@ int main(void) {
   printf("| %-48s | %17s | %-22s | %-4s |\n", "measure", "value", "target", "");
   printf("|%s|%s|%s|%s|\n", "--------------------------------------------------",
          "-------------------", "------------------------", "------");
+#ifdef HAVE_LIBURING
+  /* The engine: io_uring against the epoll loop the reactor is. */
+  if (!uring_works()) {
+    printf("| %-48s | %17s | %-22s | %-4s |\n",
+           "io_uring echo loop", "refused here", "", "");
+  } else {
+    const int conns[] = {1, 100};
+    const long msgs[] = {4000, 40000};
+    for (int k = 0; k < 2; k++) {
+      double ur[ROUNDS], ep[ROUNDS], ratio[ROUNDS];
+      for (int r = 0; r < ROUNDS; r++) {
+        ur[r] = run(uring_server, conns[k], msgs[k]);
+        ep[r] = run(epoll_server, conns[k], msgs[k]);
+        ratio[r] = ur[r] / ep[r];
+      }
+      char what[96];
+      snprintf(what, sizeof what, "echo, %d connection%s, io_uring loop / epoll loop",
+               conns[k], conns[k] > 1 ? "s" : "");
+      bench_row(what, bench_median(ratio, ROUNDS), "x", "", -1);
+    }
+  }
+#else
+  printf("| %-48s | %17s | %-22s | %-4s |\n", "io_uring echo loop",
+         "not built", "(no liburing)", "");
+#endif
   for (size_t k = 0; k < sizeof loads / sizeof loads[0]; k++) {
     double ov[ROUNDS], ep[ROUNDS], ratio[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
