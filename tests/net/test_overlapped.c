@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include "../tap.h"
@@ -461,3 +462,83 @@ TEST(test_wrong_inputs_get_clear_codes) {
 }
 
 
+
+/* ---- several threads at once, mixing events, routines and cancels ---- */
+
+enum { STRESS_THREADS = 4, STRESS_OPS = 2000 };
+
+struct stress {
+  int sv[2];
+  long received;
+  int routine_calls;
+};
+
+static void stress_routine(int status, size_t bytes, wsevent_overlapped_t *ov,
+                           int flags) {
+  (void)flags;
+  struct stress *st = ov->context;
+  st->routine_calls++;
+  if (status == WSEVENT_OK)
+    st->received += (long)bytes;
+}
+
+static void *stress_thread(void *arg) {
+  struct stress *st = arg;
+  wsevent_t ev;
+  char buf[16];
+  wsevent_buf_t b = {sizeof buf, buf};
+  long sent = 0;
+  int routines = 0;
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  if (wsevent_create(&ev, WSEVENT_AUTO_RESET) != WSEVENT_OK)
+    abort();
+  for (int i = 0; i < STRESS_OPS; i++) {
+    wsevent_overlapped_t ov = {.event = ev, .context = st};
+    bool with_routine = rand_r(&seed) % 2;
+    int r = wsevent_recv_overlapped(st->sv[0], &b, 1, 0, &ov,
+                                    with_routine ? stress_routine : NULL);
+    if (r != WSEVENT_OK && r != WSEVENT_IO_PENDING)
+      abort();
+    int n = 1 + rand_r(&seed) % 3;
+    if (rand_r(&seed) % 4 == 0) {
+      wsevent_cancel_overlapped(st->sv[0], &ov); /* may already be done */
+    } else {
+      if (write(st->sv[1], "abc", (size_t)n) != n)
+        abort();
+      sent += n;
+    }
+    if (with_routine) {
+      routines++;
+      while (st->routine_calls < routines)
+        wsevent_sleep(5000, WSEVENT_ALERTABLE);
+    } else {
+      if (wsevent_wait(ev, 5000) != WSEVENT_OK)
+        abort();
+      if (ov.status == WSEVENT_OK)
+        st->received += (long)ov.bytes;
+      else if (ov.status != WSEVENT_EABORTED)
+        abort();
+    }
+  }
+  /* What no operation took is still in the socket: nothing lost. */
+  ssize_t left;
+  while ((left = recv(st->sv[0], buf, sizeof buf, MSG_DONTWAIT)) > 0)
+    st->received += left;
+  wsevent_close(ev);
+  return (void *)(intptr_t)(st->received == sent ? 0 : 1);
+}
+
+TEST(test_threads_mixing_events_routines_and_cancels_lose_no_byte) {
+  struct stress st[STRESS_THREADS];
+  pthread_t t[STRESS_THREADS];
+  for (int i = 0; i < STRESS_THREADS; i++) {
+    memset(&st[i], 0, sizeof st[i]);
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, st[i].sv), 0);
+    ASSERT_EQ(pthread_create(&t[i], NULL, stress_thread, &st[i]), 0);
+  }
+  for (int i = 0; i < STRESS_THREADS; i++) {
+    void *bad;
+    pthread_join(t[i], &bad);
+    ASSERT_EQ((intptr_t)bad, 0);
+  }
+}

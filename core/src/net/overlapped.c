@@ -43,7 +43,8 @@ struct op {
   void (*release)(wsevent_overlapped_t *ov);
   wsevent_thread_t thread; /* the starting thread, for the routine */
   wsevent_t event;
-  wsevent_source_t source; /* on the event while pending, or 0 */
+  wsevent_source_t source; /* its own, on the event while pending, or 0 */
+  bool covered;            /* watched through its socket's source instead */
   enum kind kind;
   int flags;                 /* the caller's MSG_* */
   struct sockaddr *addr;     /* receive-from's or accept's peer */
@@ -68,6 +69,13 @@ struct ovsock {
   ino_t ino;
   uint32_t gen;
   bool armed;     /* the reactor watches it */
+  /* A source kept across operations, on the event (or thread alert event)
+   * its operations complete through, so that a loop of operations
+   * attaches nothing per operation.  Its poll events are dropped lazily,
+   * when it is found ready with nothing to do. */
+  wsevent_source_t src;
+  wsevent_t src_event;
+  short src_events;
   bool deferred;  /* in the list of sockets to look at when the timer fires */
   struct ovsock *next_deferred;
   wsevent_time_t watched_at; /* when a waiter last watched every operation */
@@ -288,6 +296,8 @@ static void undefer(struct ovsock *s);
 static int drop(struct ovsock *s, bool still_open) {
   int n = abort_queue(&s->in, NULL) + abort_queue(&s->out, NULL);
   undefer(s);
+  if (s->src != 0) /* its detached() takes no lock of ours */
+    up()->xSourceDetach(s->src);
   if (still_open && ops_fd >= 0)
     epoll_ctl(ops_fd, EPOLL_CTL_DEL, s->fd, NULL);
   socks[s->fd] = NULL;
@@ -309,10 +319,12 @@ static uint64_t key_of(const struct ovsock *s) {
   return ((uint64_t)s->gen << 32) | (uint32_t)s->fd;
 }
 
-static bool unwatched(const struct queue *q) {
-  for (const struct op *op = q->head; op != NULL; op = op->next)
-    if (op->source == 0 || up()->xSourceWatchers(op->source) == 0)
+static bool unwatched(const struct ovsock *s, const struct queue *q) {
+  for (const struct op *op = q->head; op != NULL; op = op->next) {
+    wsevent_source_t src = op->covered ? s->src : op->source;
+    if (src == 0 || up()->xSourceWatchers(src) == 0)
       return true;
+  }
   return false;
 }
 
@@ -351,7 +363,7 @@ static void update_reactor(struct ovsock *s, bool grace) {
     undefer(s); /* nothing to do: leave epoll as it is */
     return;
   }
-  bool want = unwatched(&s->in) || unwatched(&s->out);
+  bool want = unwatched(s, &s->in) || unwatched(s, &s->out);
   wsevent_time_t now = up()->xNow();
   if (!want) {
     s->watched_at = now;
@@ -483,7 +495,8 @@ static int sock_for(int fd, const struct stat *st, struct ovsock **out) {
   s->fd = fd;
   s->dev = st->st_dev;
   s->ino = st->st_ino;
-  s->gen = ++next_gen;
+  if ((s->gen = ++next_gen) == 0) /* 0 keys the timer */
+    s->gen = ++next_gen;
   queue_init(&s->in);
   queue_init(&s->out);
   s->armed = true;
@@ -520,12 +533,21 @@ static struct ovsock *sock_of_src(const struct src *c) {
 
 /* In a waiting thread: the socket is ready; do the work here. */
 static void src_ready(void *context, short revents) {
-  (void)revents;
   pthread_mutex_lock(&wse_reactor_mutex);
   struct ovsock *s = sock_of_src(context);
   if (s != NULL) {
     run_queue(s->fd, &s->in);
     run_queue(s->fd, &s->out);
+    /* Ready with nothing to wait for: stop polling that side, or the
+     * waiter would find it ready again and again. */
+    short events = s->src_events;
+    if (s->in.head == NULL && (revents & (POLLIN | POLLHUP | POLLERR)))
+      events &= ~POLLIN;
+    if (s->out.head == NULL && (revents & (POLLOUT | POLLHUP | POLLERR)))
+      events &= ~POLLOUT;
+    if (s->src != 0 && events != s->src_events &&
+        up()->xSourceUpdate(s->src, events) == WSEVENT_OK)
+      s->src_events = events;
     update_reactor(s, true);
   }
   wse_reactor_unlock();
@@ -557,12 +579,40 @@ static void attach_source(struct ovsock *s, struct op *op) {
     return;
   if (event == 0)
     return;
+  short events = op->kind == OP_RECV || op->kind == OP_ACCEPT ? POLLIN : POLLOUT;
+  if (s->src != 0 && s->src_event == event) {
+    /* The socket's source serves it: usually nothing to change. */
+    short want = s->src_events | events;
+    if (want != s->src_events) {
+      if (up()->xSourceUpdate(s->src, want) != WSEVENT_OK) {
+        s->src = 0; /* its event was closed: make another */
+        goto fresh;
+      }
+      s->src_events = want;
+    }
+    op->covered = true;
+    return;
+  }
+fresh:;
   struct src *c = malloc(sizeof *c);
   if (c == NULL)
     return;
   c->fd = s->fd;
   c->gen = s->gen;
-  short events = op->kind == OP_RECV || op->kind == OP_ACCEPT ? POLLIN : POLLOUT;
+  if (s->src == 0) {
+    /* The socket's first: kept across operations. */
+    if (up()->xSourceAttach(event, &src_ops, c, s->fd, events, &s->src) !=
+        WSEVENT_OK) {
+      s->src = 0;
+      free(c);
+      return;
+    }
+    s->src_event = event;
+    s->src_events = events;
+    op->covered = true;
+    return;
+  }
+  /* Another event than the socket source's: one for this operation. */
   if (up()->xSourceAttach(event, &src_ops, c, s->fd, events, &op->source) !=
       WSEVENT_OK) {
     op->source = 0;
