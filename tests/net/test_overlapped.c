@@ -542,3 +542,70 @@ TEST(test_threads_mixing_events_routines_and_cancels_lose_no_byte) {
     ASSERT_EQ((intptr_t)bad, 0);
   }
 }
+
+/* ---- routines on many sockets: the thread's set ---- */
+
+enum { MANY = 40 };
+static int many_done;
+static void many_routine(int status, size_t bytes, wsevent_overlapped_t *ov,
+                         int flags) {
+  (void)ov, (void)flags;
+  if (status == WSEVENT_OK && bytes == 1)
+    many_done++;
+}
+
+static int many_sv[MANY][2];
+
+static void *many_thread(void *arg) {
+  (void)arg;
+  static wsevent_overlapped_t ovs[MANY];
+  static char bufs[MANY][4];
+  many_done = 0;
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < MANY; i++) {
+      wsevent_buf_t b = {sizeof bufs[i], bufs[i]};
+      ovs[i] = (wsevent_overlapped_t){0};
+      if (wsevent_recv_overlapped(many_sv[i][0], &b, 1, 0, &ovs[i], many_routine) !=
+          WSEVENT_IO_PENDING)
+        abort();
+    }
+    for (int i = MANY - 1; i >= 0; i--)
+      if (write(many_sv[i][1], "m", 1) != 1)
+        abort();
+    while (many_done < (round + 1) * MANY)
+      if (wsevent_sleep(5000, WSEVENT_ALERTABLE) != WSEVENT_IO_COMPLETION)
+        abort();
+  }
+  /* Left pending as the thread ends: its set goes, the sockets stay. */
+  for (int i = 0; i < MANY; i++) {
+    wsevent_buf_t b = {sizeof bufs[i], bufs[i]};
+    ovs[i] = (wsevent_overlapped_t){0};
+    wsevent_recv_overlapped(many_sv[i][0], &b, 1, 0, &ovs[i], many_routine);
+  }
+  return NULL;
+}
+
+TEST(test_a_thread_with_routines_on_many_sockets_completes_them_all) {
+  for (int i = 0; i < MANY; i++)
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, many_sv[i]), 0);
+  pthread_t t;
+  ASSERT_EQ(pthread_create(&t, NULL, many_thread, NULL), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_EQ(many_done, 3 * MANY);
+  /* The receives left pending were cancelled with their thread, as
+   * Windows cancels a dead thread's I/O: the next byte is for whoever
+   * receives next. */
+  wsevent_t ev = new_event();
+  for (int i = 0; i < MANY; i++) {
+    char c;
+    wsevent_buf_t b = {1, &c};
+    wsevent_overlapped_t ov = record(ev);
+    wsevent_reset(ev);
+    ASSERT_EQ(wsevent_recv_overlapped(many_sv[i][0], &b, 1, 0, &ov, NULL),
+              WSEVENT_IO_PENDING);
+    ASSERT_EQ(write(many_sv[i][1], "a", 1), 1);
+    ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+    ASSERT_EQ(ov.bytes, 1);
+    ASSERT_EQ(c, 'a');
+  }
+}

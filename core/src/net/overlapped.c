@@ -45,6 +45,7 @@ struct op {
   wsevent_t event;
   wsevent_source_t source; /* its own, on the event while pending, or 0 */
   bool covered;            /* watched through its socket's source instead */
+  bool covered_ts;         /* watched through its thread's set instead */
   enum kind kind;
   int flags;                 /* the caller's MSG_* */
   struct sockaddr *addr;     /* receive-from's or accept's peer */
@@ -76,6 +77,9 @@ struct ovsock {
   wsevent_source_t src;
   wsevent_t src_event;
   short src_events;
+  /* The thread set (below) the socket belongs to, 0 for none. */
+  uint32_t ts_gen;
+  struct ovsock *ts_next;
   bool deferred;  /* in the list of sockets to look at when the timer fires */
   struct ovsock *next_deferred;
   wsevent_time_t watched_at; /* when a waiter last watched every operation */
@@ -89,6 +93,30 @@ static int ops_fd = -1, timer_fd = -1;
 static wse_io_t ops_io;
 static struct ovsock *deferred; /* sockets whose arming waits for the timer */
 static bool timer_running;
+
+/*
+ * A thread set: the sockets whose routines go to one thread, in an epoll
+ * instance of their own, which is the one wait source on the thread's
+ * alert event.  An alertable wait of that thread then polls one
+ * descriptor however many sockets it has operations on (a wait polls at
+ * most 16 sources per event), and completes the operations of the sockets
+ * that are ready, in its own thread.  The set goes when the thread ends
+ * (its alert event closes, the source's detached() runs), and with it the
+ * thread's pending operations, cancelled as Windows cancels the I/O of a
+ * thread that exits: their routines could never run, and a receive left
+ * pending would take data nobody sees.
+ */
+struct tset {
+  struct tset *next;
+  wsevent_thread_t thread;
+  wsevent_t alert;
+  int epfd;
+  uint32_t gen;
+  wsevent_source_t src;
+  struct ovsock *members;
+};
+static struct tset *tsets;
+static uint32_t next_tset_gen;
 /* Broadcast at every completion, for wsevent_overlapped_result(wait). */
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 
@@ -290,12 +318,21 @@ static int abort_queue(struct queue *q, wsevent_overlapped_t *only) {
 }
 
 static void undefer(struct ovsock *s);
+static void leave_tset(struct ovsock *s, bool still_open);
+
+static struct tset *tset_by_gen(uint32_t gen) {
+  for (struct tset *t = tsets; gen != 0 && t != NULL; t = t->next)
+    if (t->gen == gen)
+      return t;
+  return NULL;
+}
 
 /* Drop a record, completing its operations with WSEVENT_EABORTED.
  * still_open: its descriptor is still the socket it was made for. */
 static int drop(struct ovsock *s, bool still_open) {
   int n = abort_queue(&s->in, NULL) + abort_queue(&s->out, NULL);
   undefer(s);
+  leave_tset(s, still_open);
   if (s->src != 0) /* its detached() takes no lock of ours */
     up()->xSourceDetach(s->src);
   if (still_open && ops_fd >= 0)
@@ -322,6 +359,10 @@ static uint64_t key_of(const struct ovsock *s) {
 static bool unwatched(const struct ovsock *s, const struct queue *q) {
   for (const struct op *op = q->head; op != NULL; op = op->next) {
     wsevent_source_t src = op->covered ? s->src : op->source;
+    if (op->covered_ts) {
+      const struct tset *t = tset_by_gen(s->ts_gen);
+      src = t != NULL ? t->src : 0;
+    }
     if (src == 0 || up()->xSourceWatchers(src) == 0)
       return true;
   }
@@ -569,14 +610,159 @@ static const struct wsevent_source_ops src_ops = {
     .detached = src_detached,
 };
 
+/* ---- thread sets ---- */
+
+static void leave_tset(struct ovsock *s, bool still_open) {
+  struct tset *t = tset_by_gen(s->ts_gen);
+  s->ts_gen = 0;
+  if (t == NULL)
+    return;
+  for (struct ovsock **p = &t->members; *p != NULL; p = &(*p)->ts_next)
+    if (*p == s) {
+      *p = s->ts_next;
+      break;
+    }
+  if (still_open)
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+}
+
+/* In the thread, inside an alertable wait: some of its sockets are ready. */
+static void tset_ready(void *context, short revents) {
+  (void)revents;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct tset *t = tset_by_gen((uint32_t)(uintptr_t)context);
+  if (t != NULL) {
+    struct epoll_event evs[64];
+    int n;
+    while ((n = epoll_wait(t->epfd, evs, 64, 0)) > 0) {
+      for (int i = 0; i < n; i++) {
+        int fd = (int)(uint32_t)evs[i].data.u64;
+        struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
+        if (s == NULL || key_of(s) != evs[i].data.u64)
+          continue; /* dropped meanwhile */
+        run_queue(fd, &s->in);
+        run_queue(fd, &s->out);
+        update_reactor(s, true);
+      }
+      if (n < 64)
+        break;
+    }
+  }
+  wse_reactor_unlock();
+}
+
+static void tset_watchers_changed(void *context) {
+  pthread_mutex_lock(&wse_reactor_mutex);
+  struct tset *t = tset_by_gen((uint32_t)(uintptr_t)context);
+  for (struct ovsock *s = t != NULL ? t->members : NULL; s != NULL; s = s->ts_next)
+    update_reactor(s, true);
+  wse_reactor_unlock();
+}
+
+/* Complete the operations of q that have routines for `thread` with
+ * WSEVENT_EABORTED. */
+static void abort_thread(struct queue *q, wsevent_thread_t thread) {
+  struct op **p = &q->head;
+  while (*p != NULL) {
+    struct op *op = *p;
+    if (op->routine == NULL || op->thread != thread) {
+      p = &op->next;
+      continue;
+    }
+    *p = op->next;
+    if (q->tail == &op->next)
+      q->tail = p;
+    complete(op, WSEVENT_EABORTED, 0);
+  }
+}
+
+/* The thread ended: its operations are cancelled, its sockets go back to
+ * the reactor. */
+static void tset_detached(void *context) {
+  pthread_mutex_lock(&wse_reactor_mutex);
+  uint32_t gen = (uint32_t)(uintptr_t)context;
+  for (struct tset **p = &tsets; *p != NULL; p = &(*p)->next) {
+    struct tset *t = *p;
+    if (t->gen != gen)
+      continue;
+    *p = t->next;
+    for (struct ovsock *s = t->members; s != NULL; s = s->ts_next)
+      s->ts_gen = 0;
+    for (int fd = 0; fd < n_socks; fd++) {
+      struct ovsock *s = socks[fd];
+      if (s == NULL)
+        continue;
+      abort_thread(&s->in, t->thread);
+      abort_thread(&s->out, t->thread);
+      update_reactor(s, false);
+    }
+    close(t->epfd);
+    free(t);
+    break;
+  }
+  wse_reactor_unlock();
+}
+
+static const struct wsevent_source_ops tset_ops = {
+    .ready = tset_ready,
+    .watchers_changed = tset_watchers_changed,
+    .detached = tset_detached,
+};
+
+/* Under the mutex: put s in the set of the thread whose alert event is
+ * `alert`; false if it cannot (it is in another thread's set, or a
+ * failure), and then the caller uses a source of the socket's own. */
+static bool join_tset(struct ovsock *s, wsevent_thread_t thread, wsevent_t alert) {
+  struct tset *t = tsets;
+  while (t != NULL && t->alert != alert)
+    t = t->next;
+  if (t == NULL) {
+    t = calloc(1, sizeof *t);
+    if (t == NULL)
+      return false;
+    t->alert = alert;
+    t->thread = thread;
+    if ((t->gen = ++next_tset_gen) == 0)
+      t->gen = ++next_tset_gen;
+    t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (t->epfd < 0 ||
+        up()->xSourceAttach(alert, &tset_ops, (void *)(uintptr_t)t->gen,
+                            t->epfd, POLLIN, &t->src) != WSEVENT_OK) {
+      if (t->epfd >= 0)
+        close(t->epfd);
+      free(t);
+      return false;
+    }
+    t->next = tsets;
+    tsets = t;
+  }
+  if (s->ts_gen == t->gen)
+    return true;
+  if (s->ts_gen != 0 && tset_by_gen(s->ts_gen) != NULL)
+    return false; /* another thread's */
+  struct epoll_event ev = {.events = ARMED, .data.u64 = key_of(s)};
+  if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0 &&
+      (errno != EEXIST || epoll_ctl(t->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0))
+    return false;
+  s->ts_gen = t->gen;
+  s->ts_next = t->members;
+  t->members = s;
+  return true;
+}
+
 /* Under the mutex: op is pending on s: attach a source to its event, or,
  * with a routine, to the starting thread's alert event (its alertable
  * waits poll that one).  A failure leaves the operation to the reactor. */
 static void attach_source(struct ovsock *s, struct op *op) {
   wsevent_t event = op->event;
-  if (op->routine != NULL &&
-      up()->xThreadAlertEvent(op->thread, &event) != WSEVENT_OK)
-    return;
+  if (op->routine != NULL) {
+    if (up()->xThreadAlertEvent(op->thread, &event) != WSEVENT_OK)
+      return;
+    if (join_tset(s, op->thread, event)) {
+      op->covered_ts = true;
+      return;
+    }
+  }
   if (event == 0)
     return;
   short events = op->kind == OP_RECV || op->kind == OP_ACCEPT ? POLLIN : POLLOUT;
@@ -889,5 +1075,11 @@ void wse_overlapped_forget(void) {
   ops_io = 0;
   deferred = NULL;
   timer_running = false;
+  while (tsets != NULL) {
+    struct tset *t = tsets;
+    tsets = t->next;
+    close(t->epfd);
+    free(t);
+  }
   pthread_cond_init(&done_cond, NULL);
 }
