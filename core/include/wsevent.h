@@ -66,7 +66,9 @@ typedef uint64_t wsevent_thread_t;
   XX(IO_PENDING, 4, "the operation is pending")                               \
   XX(IO_INCOMPLETE, -10, "the operation has not completed yet")               \
   XX(EABORTED, -11, "the operation was cancelled or its socket closed")       \
-  XX(ESOCKET, -12, "the socket operation failed (the system error says why)")
+  XX(ESOCKET, -12, "the socket operation failed (the system error says why)") \
+  XX(ENOTFOUND, -13, "no named event has that name")                         \
+  XX(ENAME, -14, "invalid event name (1 to 200 bytes, no '/')")
 
 enum wsevent_code {
 #define WSEVENT_XX_(name, value, text) WSEVENT_##name = value,
@@ -90,6 +92,11 @@ enum wsevent_code {
  * cost). */
 #define WSEVENT_SOURCES_NOT_POLLED 0x8u
 #define WSEVENT_POLLED_SOURCES_MAX 16
+/* Reported too: the event is shared between processes by name
+ * (wsevent_create_named). */
+#define WSEVENT_NAMED 0x10u
+/* For wsevent_create_named(): open an existing event only, as OpenEvent. */
+#define WSEVENT_OPEN_EXISTING 0x100u
 
 /* Flags for wsevent_wait_multiple() and wsevent_sleep(). */
 #define WSEVENT_WAIT_ALL 0x1u      /* all must be signaled at once */
@@ -265,10 +272,50 @@ WSEVENT_EXTERN int wsevent_sleep_until(wsevent_time_t deadline, unsigned flags);
 
 /*
  * wsevent_get_flags: the flags of a live event in *flags: WSEVENT_AUTO_RESET
- * (or 0 for manual-reset), WSEVENT_HAS_DESCRIPTOR and
- * WSEVENT_SOURCES_NOT_POLLED; WSEVENT_INITIAL_SET is never reported.
+ * (or 0 for manual-reset), WSEVENT_HAS_DESCRIPTOR,
+ * WSEVENT_SOURCES_NOT_POLLED and WSEVENT_NAMED; WSEVENT_INITIAL_SET is never reported.
  */
 WSEVENT_EXTERN int wsevent_get_flags(wsevent_t event, unsigned *flags);
+
+/*
+ * Named events, shared between processes, as CreateEvent/OpenEvent with a
+ * name.
+ *
+ * wsevent_create_named: create the event called `name`, or open it if it
+ * exists (*existed, if not NULL, then receives 1, as Win32's
+ * ERROR_ALREADY_EXISTS; the existing event keeps its own reset mode and
+ * state, and flags other than WSEVENT_OPEN_EXISTING are ignored).
+ * flags: WSEVENT_AUTO_RESET, WSEVENT_INITIAL_SET, WSEVENT_OPEN_EXISTING
+ * (never create: WSEVENT_ENOTFOUND if nobody holds an event of that name).
+ *
+ * Names are a flat namespace per user, as Win32's Local\: 1 to 200 bytes,
+ * any byte but '/' (WSEVENT_ENAME otherwise).  Only processes of the same
+ * user see them.  The event lives while any process holds a handle to it:
+ * when the last handle is closed, or the last process holding one dies,
+ * the name is free again.  Every call and wait works on a named event as
+ * on a local one, across processes: wait-any, atomic wait-all over any mix
+ * of local and named events, auto-reset releasing exactly one waiter in
+ * any process.  A handle is valid in the process that opened it and in
+ * its fork() children; other processes open the name.  README.md lists
+ * the differences from Windows.
+ *
+ * Returns WSEVENT_OK, WSEVENT_ENAME, WSEVENT_ENOTFOUND, WSEVENT_EINVAL,
+ * WSEVENT_ENOMEM, WSEVENT_ENFILE, WSEVENT_ELIMIT, or WSEVENT_ESYS (errno
+ * says why: EACCES if the namespace directory is not the user's own).
+ */
+#define WSEVENT_NAME_MAX 200
+WSEVENT_EXTERN int wsevent_create_named(wsevent_t *event, const char *name,
+                                        unsigned flags, int *existed);
+
+/*
+ * wsevent_get_name: copy the name of a named event, NUL-terminated, into
+ * buf (size bytes; WSEVENT_NAME_MAX + 1 always suffice); an unnamed event
+ * gives "".  *length (if not NULL) receives the name's length.  Returns
+ * WSEVENT_OK, WSEVENT_EINVAL (NULL buf, or too small), or
+ * WSEVENT_EINVAL_HANDLE.
+ */
+WSEVENT_EXTERN int wsevent_get_name(wsevent_t event, char *buf, size_t size,
+                                    size_t *length);
 
 /*
  * wsevent_fd: a file descriptor that is readable while the event is

@@ -8,6 +8,7 @@
  * waiters or update the descriptor, and goes through the dispatcher lock.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -55,6 +56,110 @@ int wsevent_create(wsevent_t *out, unsigned flags) {
   return WSEVENT_OK;
 }
 
+int wsevent_create_named(wsevent_t *out, const char *name, unsigned flags,
+                         int *existed) {
+  struct wse_slot *s;
+  struct wse_named *n;
+  uint32_t index, gen;
+  bool was, manual;
+
+  if (out == NULL || name == NULL ||
+      (flags & ~(WSEVENT_AUTO_RESET | WSEVENT_INITIAL_SET |
+                 WSEVENT_OPEN_EXISTING)))
+    return WSEVENT_EINVAL;
+  int r = wse_slot_alloc(&wse_events, &s, &index, &gen);
+  if (r != WSEVENT_OK)
+    return r;
+  r = wse_named_open(name, flags, &was, &manual, &n);
+  if (r != WSEVENT_OK) {
+    /* Never published: its state keeps the previous generation. */
+    int e = errno;
+    wse_slot_unref(&wse_events, s);
+    errno = e;
+    return r;
+  }
+  struct wse_event *ev = (struct wse_event *)s;
+  ev->named = n;
+  wse_named_bind(n, ev);
+  atomic_store_explicit(&s->state,
+                        ((uint64_t)gen << 32) | WSE_NAMED |
+                            (manual ? WSE_MANUAL : 0),
+                        memory_order_release);
+  *out = wse_make_handle(WSE_KIND_EVENT, index, gen);
+  if (existed != NULL)
+    *existed = was;
+  return WSEVENT_OK;
+}
+
+int wsevent_get_name(wsevent_t h, char *buf, size_t size, size_t *length) {
+  struct wse_event *ev;
+  uint64_t s;
+  size_t len = 0;
+  const char *name = "";
+
+  if (buf == NULL || size == 0)
+    return WSEVENT_EINVAL;
+  if (!load_state(h, &ev, &s))
+    return WSEVENT_EINVAL_HANDLE;
+  bool ref = (s & WSE_NAMED) && wse_slot_ref(&ev->slot, gen_of_handle(h));
+  if ((s & WSE_NAMED) && !ref)
+    return WSEVENT_EINVAL_HANDLE;
+  if (ref)
+    name = wse_named_name(ev->named, &len);
+  int r = WSEVENT_OK;
+  if (len + 1 > size) {
+    r = WSEVENT_EINVAL;
+  } else {
+    memcpy(buf, name, len + 1);
+    if (length != NULL)
+      *length = len;
+  }
+  if (ref)
+    wse_slot_unref(&wse_events, &ev->slot);
+  return r;
+}
+
+/* Pin a named event's page: false if h no longer names an open event. */
+static bool named_ref(wsevent_t h, struct wse_event *ev) {
+  if (!wse_slot_ref(&ev->slot, gen_of_handle(h)))
+    return false;
+  if (atomic_load(&ev->slot.state) & WSE_CLOSED) {
+    wse_slot_unref(&wse_events, &ev->slot);
+    return false;
+  }
+  return true;
+}
+
+/* set, reset and set_from_signal on a named event. */
+static int named_change(wsevent_t h, struct wse_event *ev, int how) {
+  if (!named_ref(h, ev))
+    return WSEVENT_EINVAL_HANDLE;
+  if (how == 0)
+    wse_named_reset(ev->named);
+  else
+    wse_named_set(ev->named);
+  /* Local waiters and the descriptor now, not when the monitor looks:
+   * what a set released or a reset cleared shows as the call returns
+   * (not from a signal handler: the monitor does it then). */
+  if (how != 2 && (atomic_load(&ev->slot.state) & WSE_LOCKED_PATH)) {
+    wse_lock();
+    if (!(atomic_load(&ev->slot.state) & WSE_CLOSED))
+      wse_dispatch(ev);
+    wse_unlock();
+  }
+  wse_slot_unref(&wse_events, &ev->slot);
+  return WSEVENT_OK;
+}
+
+void wse_event_release(struct wse_slot *s) {
+  struct wse_event *ev = (struct wse_event *)s;
+  if (ev->named != NULL) {
+    struct wse_named *n = ev->named;
+    ev->named = NULL;
+    wse_named_release(n);
+  }
+}
+
 int wsevent_close(wsevent_t h) {
   struct wse_event *ev;
   uint64_t old;
@@ -69,7 +174,8 @@ int wsevent_close(wsevent_t h) {
                                          old | WSE_CLOSED));
 
   struct wse_source *gone = NULL;
-  if (old & (WSE_LOCKED_PATH | WSE_DISPATCH | WSE_HAS_SRC)) {
+  int name_fd = -1;
+  if (old & (WSE_LOCKED_PATH | WSE_DISPATCH | WSE_HAS_SRC | WSE_NAMED)) {
     /* A waiter registering concurrently either set WATCHED before our
      * compare-and-swap (so we see it and come here), or will find CLOSED
      * when it looks at the event under the lock; a source being attached
@@ -85,10 +191,17 @@ int wsevent_close(wsevent_t h) {
        * descriptor can be added once CLOSED is set, so `old` is exact. */
       close(ev->fd);
       ev->fd = -1;
+      wse_named_monitor(ev, -1);
     }
     wse_sources_detach_all(ev, &gone);
+    if (old & WSE_NAMED)
+      name_fd = wse_named_detach(ev->named);
     wse_unlock();
   }
+  /* The handle lets go of the name now (the last one frees it, as
+   * CloseHandle does), even if a waiter still holds the page. */
+  if (name_fd >= 0)
+    wse_named_drop(ev->named, name_fd);
   /* The sources' detached() run outside the lock, once unused. */
   wse_sources_release(gone);
   wse_slot_unref(&wse_events, &ev->slot);
@@ -122,6 +235,8 @@ int wsevent_set(wsevent_t h) {
 
   if (!load_state(h, &ev, &s))
     return WSEVENT_EINVAL_HANDLE;
+  if (s & WSE_NAMED)
+    return named_change(h, ev, 1);
   for (;;) {
     if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED))
       return WSEVENT_EINVAL_HANDLE;
@@ -140,6 +255,8 @@ int wsevent_set_from_signal(wsevent_t h) {
 
   if (!load_state(h, &ev, &s))
     return WSEVENT_EINVAL_HANDLE;
+  if (s & WSE_NAMED)
+    return named_change(h, ev, 2);
   for (;;) {
     if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED))
       return WSEVENT_EINVAL_HANDLE;
@@ -162,6 +279,8 @@ int wsevent_reset(wsevent_t h) {
 
   if (!load_state(h, &ev, &s))
     return WSEVENT_EINVAL_HANDLE;
+  if (s & WSE_NAMED)
+    return named_change(h, ev, 0);
   for (;;) {
     if (wse_gen_of(s) != gen_of_handle(h) || (s & WSE_CLOSED))
       return WSEVENT_EINVAL_HANDLE;
@@ -195,6 +314,13 @@ int wsevent_is_set(wsevent_t h) {
 
   if (!load_state(h, &ev, &s))
     return WSEVENT_EINVAL_HANDLE;
+  if (s & WSE_NAMED) {
+    if (!named_ref(h, ev))
+      return WSEVENT_EINVAL_HANDLE;
+    uint32_t v = atomic_load(wse_named_word(ev->named));
+    wse_slot_unref(&wse_events, &ev->slot);
+    return (v & WSE_NW_SIGNALED) ? 1 : 0;
+  }
   return (s & WSE_SIGNALED) ? 1 : 0;
 }
 
@@ -208,6 +334,7 @@ int wsevent_get_flags(wsevent_t h, unsigned *flags) {
     return WSEVENT_EINVAL_HANDLE;
   *flags = ((s & WSE_MANUAL) ? 0 : WSEVENT_AUTO_RESET) |
            ((s & WSE_HAS_FD) ? WSEVENT_HAS_DESCRIPTOR : 0) |
+           ((s & WSE_NAMED) ? WSEVENT_NAMED : 0) |
            (atomic_load_explicit(&ev->n_sources, memory_order_relaxed) >
                     WSEVENT_POLLED_SOURCES_MAX
                 ? WSEVENT_SOURCES_NOT_POLLED
@@ -220,6 +347,8 @@ void wse_sync_fd(struct wse_event *ev) {
   if (!(state & WSE_HAS_FD))
     return; /* ev->fd means nothing without it */
   bool signaled = state & WSE_SIGNALED;
+  if (state & WSE_NAMED)
+    signaled = atomic_load(wse_named_word(ev->named)) & WSE_NW_SIGNALED;
   if (signaled == ev->fd_readable)
     return;
   uint64_t value = 1;
@@ -264,6 +393,9 @@ int wsevent_fd(wsevent_t h, int *fd) {
       ev->fd = e;
       ev->fd_readable = false;
       wse_sync_fd(ev);
+      /* Another process's set must reach the descriptor too. */
+      if (s & WSE_NAMED)
+        wse_named_monitor(ev, +1);
     }
   }
   if (r == WSEVENT_OK)

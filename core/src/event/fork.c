@@ -10,7 +10,8 @@
  * wait source (the providers' threads are gone) and every completion port
  * (their descriptors are the parent's).  Events keep their
  * state and handles, so the child can go on using them; it asks for new
- * descriptors with wsevent_fd().
+ * descriptors with wsevent_fd().  Named events stay shared with the
+ * parent, and the child holds them in its own right (named.c).
  */
 #include <unistd.h>
 
@@ -25,9 +26,11 @@ static void prepare(void) {
   pthread_mutex_lock(&wse_ports.mutex);
   pthread_mutex_lock(&wse_asyncs.mutex);
   wse_lock();
+  wse_named_prepare_fork();
 }
 
 static void parent(void) {
+  wse_named_parent_fork();
   wse_unlock();
   pthread_mutex_unlock(&wse_asyncs.mutex);
   pthread_mutex_unlock(&wse_ports.mutex);
@@ -37,6 +40,7 @@ static void parent(void) {
 }
 
 static void child(void) {
+  wse_named_child_fork();
   wse_table_each(&wse_events, wse_event_after_fork);
   wse_table_each(&wse_threads, wse_thread_after_fork);
   wse_table_each(&wse_sources, wse_source_after_fork);

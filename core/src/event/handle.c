@@ -104,6 +104,8 @@ bool wse_slot_unref(struct wse_table *t, struct wse_slot *s) {
   if ((uint32_t)new != 0)
     return false;
 
+  if (t->release != NULL)
+    t->release(s);
   /* Last reference: back to the free list.  The state word keeps the old
    * generation and WSE_CLOSED until the slot is handed out again, so a
    * stale handle still fails every check. */
@@ -128,6 +130,7 @@ struct wse_table wse_events = {
     .slot_size = sizeof(struct wse_event),
     .kind = WSE_KIND_EVENT,
     .limit = WSE_MAX_SLOTS,
+    .release = wse_event_release,
 };
 
 struct wse_table wse_threads = {

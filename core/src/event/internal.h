@@ -80,6 +80,8 @@ struct wse_table {
   uint32_t used;              /* slots handed out so far */
   uint32_t limit;             /* maximum number of slots (tests lower it) */
   _Atomic(unsigned char *) chunks[WSE_MAX_CHUNKS];
+  /* Called with the slot's last reference, before the slot is reused. */
+  void (*release)(struct wse_slot *);
 };
 
 WSE_HIDDEN extern struct wse_table wse_events;
@@ -119,6 +121,7 @@ WSE_HIDDEN void wse_table_after_fork(struct wse_table *t);
 #define WSE_HAS_FD 0x10u   /* a file descriptor mirrors the state */
 #define WSE_DISPATCH 0x20u /* a signal-handler set awaits its dispatch */
 #define WSE_HAS_SRC 0x40u  /* wait sources attached: waits poll, close locks */
+#define WSE_NAMED 0x80u    /* shared by name: the state is in ev->named */
 #define WSE_LOCKED_PATH (WSE_WATCHED | WSE_HAS_FD)
 
 /* ------------------------------------------------------------------ */
@@ -131,6 +134,12 @@ struct wse_entry {
   struct wse_entry *prev, *next;
   struct wse_waiter *waiter;
   struct wse_event *event;
+  /* For a named event (under the lock): the shared word when last looked
+   * at, and its set count when the wait began (a manual-reset event set
+   * since then has released us, even if reset again). */
+  uint32_t seen, seq0;
+  bool named; /* the event is named */
+  bool ref;   /* the wait holds a reference on the event's slot */
 };
 
 struct wse_source;
@@ -147,6 +156,10 @@ struct wse_event {
   /* The signal-safe set's queue (lock-free push, drained by lock holder) */
   struct wse_event *pending_next;
   _Atomic uint32_t queued;
+  /* Set at creation, released with the slot's last reference; valid
+   * while WSE_NAMED and one holds a reference, or under the lock for an
+   * event a linked entry names. */
+  struct wse_named *named;
 } __attribute__((aligned(64)));
 
 /*
@@ -172,6 +185,8 @@ struct wse_waiter {
   struct wse_thread *alertable; /* the thread whose APCs can satisfy us */
   int wake_fd;                  /* while POLLING: the thread's eventfd */
   struct wse_async *async;      /* an asynchronous wait's record, or NULL */
+  size_t n_named;               /* entries naming named events */
+  bool monitored;               /* named events: the monitor serves it */
 };
 
 /* Set up w over handles (no lock): resolves every handle to its slot;
@@ -181,7 +196,8 @@ WSE_HIDDEN int wse_waiter_prepare(struct wse_waiter *w,
                                   const wsevent_t *handles, size_t count,
                                   unsigned flags, size_t *index);
 /* Under the lock: link w into every event's list, or none (false, with
- * *index naming the first event no longer open). */
+ * *index naming the first event no longer open, or SIZE_MAX for a
+ * wait-all naming one named object twice). */
 WSE_HIDDEN bool wse_waiter_link(struct wse_waiter *w, const wsevent_t *handles,
                                 size_t *index);
 WSE_HIDDEN void wse_unregister(struct wse_waiter *w);
@@ -301,6 +317,56 @@ WSE_HIDDEN int wse_thread_wake_fd(struct wse_thread *th);
 /* Wake a POLLING waiter through its wake descriptor (under the lock). */
 WSE_HIDDEN void wse_poke(int wake_fd);
 
+/* ---- named events (named.c) ---- */
+
+/* The shared word: SIGNALED, WAITERS (somebody sleeps on the word: a
+ * change must wake it), and a count of sets in the bits above. */
+#define WSE_NW_SIGNALED 0x1u
+#define WSE_NW_WAITERS 0x2u
+#define WSE_NW_SEQ 0x4u
+#define WSE_NW_SEQ_MASK (~(uint32_t)3)
+
+struct wse_named;
+/* Open or create the shared object (no lock held). */
+WSE_HIDDEN int wse_named_open(const char *name, unsigned flags, bool *existed,
+                              bool *manual, struct wse_named **out);
+/* Tie n to its event (the monitor and fork find it there). */
+WSE_HIDDEN void wse_named_bind(struct wse_named *n, struct wse_event *ev);
+/* The handle is closed: under the lock, take the descriptor that holds
+ * the object; then, outside it, drop it, freeing the name if no other
+ * handle in any process holds the object. */
+WSE_HIDDEN int wse_named_detach(struct wse_named *n);
+WSE_HIDDEN void wse_named_drop(struct wse_named *n, int fd);
+/* The slot's last reference went: unmap (takes the lock). */
+WSE_HIDDEN void wse_named_release(struct wse_named *n);
+WSE_HIDDEN _Atomic uint32_t *wse_named_word(struct wse_named *n);
+WSE_HIDDEN const char *wse_named_name(struct wse_named *n, size_t *length);
+/* set: lock-free and async-signal-safe; reset and take under the object's
+ * own lock; take reports whether it was signaled. */
+WSE_HIDDEN void wse_named_set(struct wse_named *n);
+WSE_HIDDEN void wse_named_reset(struct wse_named *n);
+WSE_HIDDEN bool wse_named_take(struct wse_named *n);
+/* Under the dispatcher lock: lock / unlock the named events of a wait-all
+ * in a global order, so that it tests and takes them in one step. */
+WSE_HIDDEN void wse_named_lock_all(struct wse_waiter *w);
+WSE_HIDDEN void wse_named_unlock_all(struct wse_waiter *w);
+WSE_HIDDEN bool wse_named_taken_locked(struct wse_named *n);
+/* Under the lock: WSEVENT_EINVAL if a wait-all names one object twice
+ * (two handles opened on one name). */
+WSE_HIDDEN int wse_named_check_all(const struct wse_waiter *w);
+/* Sleep a direct waiter (its futex word is ASLEEP) on its own word and the
+ * words of its named events until either changes, the deadline or (if
+ * interruptible) a signal: 0, ETIMEDOUT, EINTR, or EAGAIN (a word moved
+ * since the entry's `seen`: look again). */
+WSE_HIDDEN int wse_named_sleep(struct wse_waiter *w, wsevent_time_t deadline);
+/* Under the lock: one more (+1) or one fewer (-1) reason for the monitor
+ * thread to watch the event (a descriptor, a waiter that polls or is
+ * asynchronous), which serves them when another process changes it. */
+WSE_HIDDEN void wse_named_monitor(struct wse_event *ev, int delta);
+WSE_HIDDEN void wse_named_prepare_fork(void);
+WSE_HIDDEN void wse_named_parent_fork(void);
+WSE_HIDDEN void wse_named_child_fork(void);
+
 /* ---- wait sources (source.c) ---- */
 
 /* Detach every source of a closing event (under the lock); the sources
@@ -365,6 +431,7 @@ WSE_HIDDEN size_t wse_run_completions(struct wse_thread *th);
 WSE_HIDDEN void wse_init_once(void);
 WSE_HIDDEN void wse_completion_init(void); /* completion.c */
 WSE_HIDDEN void wse_event_after_fork(struct wse_slot *s);
+WSE_HIDDEN void wse_event_release(struct wse_slot *s);
 WSE_HIDDEN void wse_thread_after_fork(struct wse_slot *s);
 WSE_HIDDEN void wse_lock_after_fork(void);
 

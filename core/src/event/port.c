@@ -182,13 +182,14 @@ int wsevent_wait_async(wsevent_port_t port, const wsevent_t *events,
   a->prev = a->next = NULL;
   r = wse_waiter_prepare(&a->w, entries, events, count, flags, &bad);
   a->w.async = a;
+  a->w.monitored = true; /* named events: the monitor thread serves it */
 
   wse_lock();
   struct wse_port *p = (struct wse_port *)open_slot(&wse_ports, port);
   if (r == WSEVENT_OK && p == NULL)
     r = WSEVENT_EINVAL_HANDLE; /* the port closed meanwhile */
   if (r == WSEVENT_OK && !wse_waiter_link(&a->w, events, &bad))
-    r = WSEVENT_EINVAL_HANDLE;
+    r = bad == SIZE_MAX ? WSEVENT_EINVAL : WSEVENT_EINVAL_HANDLE;
   if (r == WSEVENT_OK) {
     a->port = p;
     list_push(&p->pending, a);

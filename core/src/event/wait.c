@@ -52,6 +52,13 @@ static bool link_entry(struct wse_entry *e, uint32_t gen) {
       break;
   } while (!atomic_compare_exchange_weak(&ev->slot.state, &s, s | WSE_WATCHED));
   ev->watchers++;
+  e->named = (s & WSE_NAMED) != 0;
+  if (e->named) {
+    e->seen = atomic_load(wse_named_word(ev->named));
+    e->seq0 = e->seen & WSE_NW_SEQ_MASK;
+    if (e->waiter->monitored)
+      wse_named_monitor(ev, +1);
+  }
   e->next = NULL;
   e->prev = ev->tail;
   if (ev->tail)
@@ -73,6 +80,8 @@ static void unlink_entry(struct wse_entry *e) {
   else
     ev->tail = e->prev;
   e->prev = e->next = NULL;
+  if (e->named && e->waiter->monitored)
+    wse_named_monitor(ev, -1);
   if (--ev->watchers == 0)
     atomic_fetch_and(&ev->slot.state, ~(uint64_t)WSE_WATCHED);
 }
@@ -91,12 +100,22 @@ int wse_waiter_prepare(struct wse_waiter *w, struct wse_entry *entries,
   w->alertable = NULL;
   w->wake_fd = -1;
   w->async = NULL;
+  w->n_named = 0;
+  w->monitored = false;
   for (size_t i = 0; i < count; i++) {
-    entries[i].event = wse_event_of(handles[i]);
-    entries[i].waiter = w;
-    if (entries[i].event == NULL) {
+    struct wse_entry *e = &entries[i];
+    e->event = wse_event_of(handles[i]);
+    e->waiter = w;
+    e->named = false;
+    e->ref = false;
+    if (e->event == NULL) {
       *index = i;
       return WSEVENT_EINVAL_HANDLE;
+    }
+    /* Constant while the handle is current; link_entry checks that. */
+    if (state_of(e->event) & WSE_NAMED) {
+      e->named = true;
+      w->n_named++;
     }
   }
   return WSEVENT_OK;
@@ -104,6 +123,7 @@ int wse_waiter_prepare(struct wse_waiter *w, struct wse_entry *entries,
 
 bool wse_waiter_link(struct wse_waiter *w, const wsevent_t *handles,
                      size_t *index) {
+  w->n_named = 0;
   for (size_t i = 0; i < w->count; i++) {
     if (!link_entry(&w->entries[i], (uint32_t)(handles[i] >> 32))) {
       /* Closed since the caller looked: as if it had been then. */
@@ -112,6 +132,14 @@ bool wse_waiter_link(struct wse_waiter *w, const wsevent_t *handles,
       return false;
     }
     w->linked = i + 1;
+    w->n_named += w->entries[i].named;
+  }
+  /* A wait-all that names one object twice, through two handles opened
+   * on its name, is refused as duplicate handles are. */
+  if (w->wait_all && wse_named_check_all(w) != WSEVENT_OK) {
+    unregister(w);
+    *index = SIZE_MAX;
+    return false;
   }
   return true;
 }
@@ -146,36 +174,71 @@ void wse_satisfy(struct wse_waiter *w, int result, size_t index, bool wake) {
     wse_poke(wake_fd);
 }
 
+/* Whether entry e's event is signaled now, or (manual-reset and named)
+ * was set since the wait began.  Under the lock. */
+static bool signaled(struct wse_entry *e, uint64_t s, bool wait_all) {
+  if (!e->named)
+    return (s & WSE_SIGNALED) != 0;
+  uint32_t v = atomic_load(wse_named_word(e->event->named));
+  e->seen = v;
+  if (v & WSE_NW_SIGNALED)
+    return true;
+  /* A set and reset seen only in the count: for a wait-any on a
+   * manual-reset event, it released us as it did every waiter. */
+  return !wait_all && (s & WSE_MANUAL) && (v & WSE_NW_SEQ_MASK) != e->seq0;
+}
+
+static bool try_all(struct wse_waiter *w, bool wake) {
+  for (size_t i = 0; i < w->count; i++) {
+    struct wse_entry *e = &w->entries[i];
+    uint64_t s = state_of(e->event);
+    if (s & WSE_CLOSED) {
+      wse_satisfy(w, WSEVENT_ECLOSED, i, wake);
+      return true;
+    }
+    if (!signaled(e, s, true))
+      return false;
+  }
+  for (size_t i = 0; i < w->count; i++) {
+    struct wse_entry *e = &w->entries[i];
+    if (state_of(e->event) & WSE_MANUAL)
+      continue;
+    if (e->named)
+      wse_named_taken_locked(e->event->named);
+    else
+      wse_consume(e->event);
+  }
+  wse_satisfy(w, WSEVENT_OK, 0, wake);
+  return true;
+}
+
 /* Satisfy w if its events allow it now (under the lock). */
 bool wse_try_satisfy(struct wse_waiter *w, bool wake) {
   if (w->wait_all) {
-    for (size_t i = 0; i < w->count; i++) {
-      uint64_t s = state_of(w->entries[i].event);
-      if (s & WSE_CLOSED) {
-        wse_satisfy(w, WSEVENT_ECLOSED, i, wake);
-        return true;
-      }
-      if (!(s & WSE_SIGNALED))
-        return false;
-    }
-    for (size_t i = 0; i < w->count; i++) {
-      struct wse_event *ev = w->entries[i].event;
-      if (!(state_of(ev) & WSE_MANUAL))
-        wse_consume(ev);
-    }
-    wse_satisfy(w, WSEVENT_OK, 0, wake);
-    return true;
+    /* Named events change in other processes too: hold their locks, so
+     * that what we test is what we take. */
+    if (w->n_named > 0)
+      wse_named_lock_all(w);
+    bool done = try_all(w, wake);
+    if (w->n_named > 0)
+      wse_named_unlock_all(w);
+    return done;
   }
   for (size_t i = 0; i < w->count; i++) {
-    struct wse_event *ev = w->entries[i].event;
+    struct wse_entry *e = &w->entries[i];
+    struct wse_event *ev = e->event;
     uint64_t s = state_of(ev);
     if (s & WSE_CLOSED) {
       wse_satisfy(w, WSEVENT_ECLOSED, i, wake);
       return true;
     }
-    if (s & WSE_SIGNALED) {
-      if (!(s & WSE_MANUAL))
-        wse_consume(ev);
+    if (signaled(e, s, false)) {
+      if (!(s & WSE_MANUAL)) {
+        if (!e->named)
+          wse_consume(ev);
+        else if (!wse_named_take(ev->named))
+          continue; /* another process took it first */
+      }
       wse_satisfy(w, WSEVENT_OK, i, wake);
       return true;
     }
@@ -185,9 +248,11 @@ bool wse_try_satisfy(struct wse_waiter *w, bool wake) {
 
 void wse_dispatch(struct wse_event *ev) {
   struct wse_entry *e = ev->head;
+  bool named = state_of(ev) & WSE_NAMED;
   /* A manual-reset event releases everyone; an auto-reset one stops as
-   * soon as a waiter has consumed it. */
-  while (e != NULL && (state_of(ev) & WSE_SIGNALED)) {
+   * soon as a waiter has consumed it.  A named one is offered to every
+   * waiter (a manual-reset one may have been set and reset since). */
+  while (e != NULL && (named || (state_of(ev) & WSE_SIGNALED))) {
     struct wse_waiter *w = e->waiter;
     /* Satisfying w unlinks all of w's entries and nobody else's, so the
      * next entry that is not w's survives it. */
@@ -233,6 +298,8 @@ static int try_fast(const wsevent_t *handles, size_t count, bool all,
       all_manual = false;
   }
   *sources = (any & WSE_HAS_SRC) != 0;
+  if (any & WSE_NAMED)
+    return NEED_LOCK;
   if (all) {
     if (!all_signaled)
       return NOTHING;
@@ -341,6 +408,41 @@ static int sleep_on(struct wse_waiter *w, wsevent_time_t deadline,
   }
 }
 
+/* sleep_on() for a wait on named events: their words may change in other
+ * processes, so the thread sleeps on them too, and looks again under the
+ * lock whenever one moves. */
+static int sleep_named(struct wse_waiter *w, wsevent_time_t deadline,
+                       bool interruptible) {
+  uint32_t expected = WSE_W_AWAKE;
+  if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_ASLEEP))
+    return WSEVENT_OK;
+  for (;;) {
+    int err = wse_named_sleep(w, deadline);
+    if (atomic_load(&w->futex) == WSE_W_DONE)
+      return WSEVENT_OK;
+    if (err == ETIMEDOUT)
+      return WSEVENT_TIMEOUT;
+    if (err == EINTR && interruptible)
+      return WSEVENT_INTERRUPTED;
+    /* A word moved, a slice ended, or an ignored signal: look again.
+     * Satisfied here, the futex word goes to DONE with no wake-up. */
+    wse_lock();
+    if (!w->satisfied)
+      wse_try_satisfy(w, false);
+    wse_unlock();
+    if (atomic_load(&w->futex) == WSE_W_DONE)
+      return WSEVENT_OK;
+    if (deadline <= wsevent_now())
+      return WSEVENT_TIMEOUT;
+  }
+}
+
+static int sleep_direct(struct wse_waiter *w, wsevent_time_t deadline,
+                        bool interruptible) {
+  return w->n_named > 0 ? sleep_named(w, deadline, interruptible)
+                        : sleep_on(w, deadline, interruptible);
+}
+
 /*
  * The locked path, shared by wsevent_wait_multiple and wsevent_sleep
  * (count 0).  th is the caller's thread record when the wait is alertable;
@@ -365,13 +467,24 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
   if (r != WSEVENT_OK)
     goto out;
   w.alertable = th;
+  /* A wait that may poll descriptors cannot sleep on the named events'
+   * words too: the monitor thread serves it. */
+  w.monitored = wake_fd >= 0;
 
   wse_lock();
   if (!wse_waiter_link(&w, handles, index)) {
     wse_unlock();
-    r = WSEVENT_EINVAL_HANDLE;
+    r = *index == SIZE_MAX ? WSEVENT_EINVAL : WSEVENT_EINVAL_HANDLE;
+    if (*index == SIZE_MAX)
+      *index = 0;
     goto out;
   }
+  /* Pin the named events' pages for sleeping on their words outside the
+   * lock (they are open: linked). */
+  for (size_t i = 0; w.n_named > 0 && i < count; i++)
+    if (entries[i].named)
+      entries[i].ref = wse_slot_ref(&entries[i].event->slot,
+                                    (uint32_t)(handles[i] >> 32));
   if (th != NULL) {
     th->waiter = &w;
     if (th->apc_head != NULL)
@@ -402,7 +515,7 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
   if (must_sleep) {
     bool interruptible = flags & WSEVENT_INTERRUPTIBLE;
     r = polling ? wse_sleep_polling(&w, sets, &cur, deadline, interruptible)
-                : sleep_on(&w, deadline, interruptible);
+                : sleep_direct(&w, deadline, interruptible);
     if (r == WSE_POLL_FAILED) {
       /* Leave the sources to their providers, and sleep on the futex. */
       wse_lock();
@@ -411,7 +524,7 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
       wse_pollset_notify(&sets[cur]);
       wse_pollset_free(&sets[cur]);
       polling = false;
-      r = sleep_on(&w, deadline, interruptible);
+      r = sleep_direct(&w, deadline, interruptible);
     }
     if (r != WSEVENT_OK || polling) {
       wse_lock();
@@ -431,6 +544,9 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
   }
   r = w.result;
   *index = w.index;
+  for (size_t i = 0; w.n_named > 0 && i < count; i++)
+    if (entries[i].ref)
+      wse_slot_unref(&wse_events, &entries[i].event->slot);
 out:
   if (entries != stack_entries)
     free(entries);
