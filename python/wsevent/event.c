@@ -44,11 +44,52 @@ static PyObject *Event_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   return (PyObject *)self;
 }
 
+/* Create or open the event called `name` (a str) into self. */
+static int init_named(EventObject *self, PyObject *name, unsigned flags) {
+  if (!PyUnicode_Check(name)) {
+    PyErr_Format(PyExc_TypeError, "name must be a str, not %.100s",
+                 Py_TYPE(name)->tp_name);
+    return -1;
+  }
+  Py_ssize_t len;
+  const char *utf8 = PyUnicode_AsUTF8AndSize(name, &len);
+  if (utf8 == NULL)
+    return -1;
+  if (len == 0 || len > WSEVENT_NAME_MAX || memchr(utf8, '/', len) != NULL ||
+      strlen(utf8) != (size_t)len) {
+    PyErr_Format(PyExc_ValueError,
+                 "invalid event name %R: it must be 1 to %d bytes in UTF-8, "
+                 "with no '/' and no NUL",
+                 name, WSEVENT_NAME_MAX);
+    return -1;
+  }
+  int existed = 0, r;
+  Py_BEGIN_ALLOW_THREADS
+  r = wsevent_create_named(&self->handle, utf8, flags, &existed);
+  Py_END_ALLOW_THREADS
+  if (r != WSEVENT_OK) {
+    module_state *st = wse_py_state_of_type(Py_TYPE(self));
+    PyObject *msg = r == WSEVENT_ENOTFOUND
+                        ? PyUnicode_FromFormat("no event is named %R", name)
+                        : NULL;
+    if (st != NULL && (msg != NULL || r != WSEVENT_ENOTFOUND))
+      wse_py_raise(st, r, msg ? PyUnicode_AsUTF8(msg) : NULL);
+    Py_XDECREF(msg);
+    return -1;
+  }
+  unsigned actual = 0;
+  wsevent_get_flags(self->handle, &actual);
+  self->manual_reset = !(actual & WSEVENT_AUTO_RESET);
+  self->existed = existed != 0;
+  return 0;
+}
+
 static int Event_init(EventObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"manual_reset", "initial_state", NULL};
+  static char *kwlist[] = {"manual_reset", "initial_state", "name", NULL};
   int manual = 1, initial = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|$pp:Event", kwlist, &manual,
-                                   &initial))
+  PyObject *name = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|$ppO:Event", kwlist, &manual,
+                                   &initial, &name))
     return -1;
   if (self->state != EVENT_NEW) {
     PyErr_SetString(PyExc_RuntimeError, "Event.__init__() called twice");
@@ -56,15 +97,114 @@ static int Event_init(EventObject *self, PyObject *args, PyObject *kw) {
   }
   unsigned flags = (manual ? 0 : WSEVENT_AUTO_RESET) |
                    (initial ? WSEVENT_INITIAL_SET : 0);
-  int r = wsevent_create(&self->handle, flags);
-  if (r != WSEVENT_OK) {
-    wse_py_raise(wse_py_state_of_type(Py_TYPE(self)), r, NULL);
-    return -1;
+  if (name != Py_None) {
+    if (init_named(self, name, flags) < 0)
+      return -1;
+  } else {
+    int r = wsevent_create(&self->handle, flags);
+    if (r != WSEVENT_OK) {
+      wse_py_raise(wse_py_state_of_type(Py_TYPE(self)), r, NULL);
+      return -1;
+    }
+    self->manual_reset = manual;
   }
-  self->manual_reset = manual;
   self->owned = 1;
   self->state = EVENT_OPEN;
   return 0;
+}
+
+/* Event.open(name): the existing event called name, as OpenEvent. */
+static PyObject *Event_open(PyTypeObject *type, PyObject *name) {
+  EventObject *self = (EventObject *)type->tp_alloc(type, 0);
+  if (self == NULL)
+    return NULL;
+  self->state = EVENT_NEW;
+  self->owned = 1;
+  if (init_named(self, name, WSEVENT_OPEN_EXISTING) < 0) {
+    Py_DECREF(self);
+    return NULL;
+  }
+  self->state = EVENT_OPEN;
+  return (PyObject *)self;
+}
+
+/* The name of a named event, or None. */
+static PyObject *name_of(EventObject *self) {
+  char buf[WSEVENT_NAME_MAX + 1];
+  size_t len = 0;
+  int r = wsevent_get_name(self->handle, buf, sizeof buf, &len);
+  if (r != WSEVENT_OK)
+    return wse_py_raise(wse_py_state_of_type(Py_TYPE(self)), r, NULL);
+  if (len == 0)
+    Py_RETURN_NONE;
+  return PyUnicode_DecodeUTF8(buf, (Py_ssize_t)len, "surrogateescape");
+}
+
+/* A subclass instance's own `name` (threading.Event subclasses often set
+ * self.name), which then shadows the event's name; NULL if none. */
+static PyObject *own_name(EventObject *self) {
+  if (Py_TYPE(self)->tp_dictoffset == 0)
+    return NULL;
+  PyObject *dict = PyObject_GenericGetDict((PyObject *)self, NULL);
+  if (dict == NULL) {
+    PyErr_Clear();
+    return NULL;
+  }
+  PyObject *v = PyDict_GetItemString(dict, "name"); /* borrowed */
+  Py_XINCREF(v);
+  Py_DECREF(dict);
+  return v;
+}
+
+static PyObject *Event_get_name(EventObject *self, void *c) {
+  PyObject *own = own_name(self);
+  if (own != NULL)
+    return own;
+  if (wse_py_check_open(self) < 0)
+    return NULL;
+  return name_of(self);
+}
+
+static int Event_set_name(EventObject *self, PyObject *value, void *c) {
+  if (Py_TYPE(self)->tp_dictoffset == 0) {
+    PyErr_SetString(PyExc_AttributeError,
+                    "the name of a wsevent.Event is given when it is made");
+    return -1;
+  }
+  PyObject *dict = PyObject_GenericGetDict((PyObject *)self, NULL);
+  if (dict == NULL)
+    return -1;
+  int r = value != NULL ? PyDict_SetItemString(dict, "name", value)
+                        : PyDict_DelItemString(dict, "name");
+  Py_DECREF(dict);
+  return r;
+}
+
+static PyObject *Event_get_existed(EventObject *self, void *c) {
+  return PyBool_FromLong(self->existed);
+}
+
+/* A named event pickles as its name (for multiprocessing): unpickling
+ * opens it, in whatever process. */
+static PyObject *Event_reduce(EventObject *self, PyObject *unused) {
+  if (wse_py_check_open(self) < 0)
+    return NULL;
+  PyObject *name = name_of(self);
+  if (name == NULL)
+    return NULL;
+  if (name == Py_None) {
+    Py_DECREF(name);
+    PyErr_Format(PyExc_TypeError,
+                 "cannot pickle an unnamed %.100s: only named events "
+                 "(Event(name=...)) can be shared with other processes",
+                 Py_TYPE(self)->tp_name);
+    return NULL;
+  }
+  PyObject *open = PyObject_GetAttrString((PyObject *)Py_TYPE(self), "open");
+  PyObject *r = open ? Py_BuildValue("O(O)", open, name) : NULL;
+  Py_XDECREF(open);
+  Py_DECREF(name);
+  return r;
 }
 
 PyObject *wse_py_event_from_handle(module_state *st, wsevent_t handle,
@@ -291,6 +431,12 @@ static PyMethodDef Event_methods[] = {
      "signaled, owned by the event (do not close it)."},
     {"__enter__", (PyCFunction)Event_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)Event_exit, METH_VARARGS, NULL},
+    {"open", (PyCFunction)Event_open, METH_O | METH_CLASS,
+     "open(name, /)\n--\n\nThe existing named event `name` (as OpenEvent); "
+     "wsevent.Error (WSEVENT_ENOTFOUND, errno ENOENT) if no process holds "
+     "one."},
+    {"__reduce__", (PyCFunction)Event_reduce, METH_NOARGS,
+     "A named event pickles as its name: unpickling opens it."},
     {"from_handle", (PyCFunction)(void (*)(void))Event_from_handle,
      METH_VARARGS | METH_KEYWORDS | METH_CLASS,
      "from_handle(handle, *, owned=False)\n--\n\nAn Event for a handle made "
@@ -311,6 +457,15 @@ static PyGetSetDef Event_getset[] = {
      "True for a manual-reset event, False for auto-reset.", NULL},
     {"owned", (getter)Event_get_owned, NULL,
      "True if closing this Event closes the event.", NULL},
+    {"name", (getter)Event_get_name, (setter)Event_set_name,
+     "The name of a named event (shared between processes), else None. "
+     "A subclass may set its own `name` attribute, as threading.Event "
+     "subclasses do; the event keeps its name.",
+     NULL},
+    {"existed", (getter)Event_get_existed, NULL,
+     "True if Event(name=...) opened an event that existed already "
+     "(Win32's ERROR_ALREADY_EXISTS); its own reset mode and state were "
+     "kept.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -322,10 +477,12 @@ static PyMemberDef Event_members[] = {
 
 static PyType_Slot Event_slots[] = {
     {Py_tp_doc,
-     "Event(*, manual_reset=True, initial_state=False)\n--\n\n"
+     "Event(*, manual_reset=True, initial_state=False, name=None)\n--\n\n"
      "A Windows Sockets event object. A drop-in replacement for "
      "threading.Event that C providers can signal from any thread through "
-     "its handle."},
+     "its handle. With a name, the event is shared with every process of "
+     "the same user that names it (created, or opened if it exists: see "
+     "`existed`)."},
     {Py_tp_new, Event_new},
     {Py_tp_init, Event_init},
     {Py_tp_dealloc, Event_dealloc},

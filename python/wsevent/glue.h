@@ -42,6 +42,7 @@ typedef struct {
   char state;        /* EVENT_* */
   char owned;        /* close the handle when closed or collected */
   char manual_reset;
+  char existed;      /* made by naming an event that existed already */
   PyObject *weakrefs;
 } EventObject;
 

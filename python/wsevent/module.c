@@ -29,6 +29,8 @@ static int errno_of(int code, int system_errno) {
     return ENOTSOCK;
   case WSEVENT_ENOTSUP:
     return EOPNOTSUPP;
+  case WSEVENT_ENOTFOUND:
+    return ENOENT;
   case WSEVENT_ESYS:
     return system_errno; /* the core leaves the system's errno */
   default:

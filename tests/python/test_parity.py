@@ -70,8 +70,9 @@ def test_the_stub_matches_the_constructor():
     tree = ast.parse(stub)
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Event")
     init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
-    assert [a.arg for a in init.args.kwonlyargs] == ["manual_reset", "initial_state"]
-    assert inspect.signature(wsevent.Event).parameters.keys() == {"manual_reset", "initial_state"}
+    assert [a.arg for a in init.args.kwonlyargs] == ["manual_reset", "initial_state", "name"]
+    assert inspect.signature(wsevent.Event).parameters.keys() == {
+        "manual_reset", "initial_state", "name"}
 
 
 def test_sub_millisecond_timeouts_are_honoured():
