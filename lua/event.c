@@ -4,10 +4,12 @@
  * An Event owns its handle, or borrows one (_from_handle(h)): a borrowed
  * Event never closes the core's event, so a provider's event has one owner.
  */
+#include <string.h>
+
 #include "glue.h"
 
 static const char *const event_options[] = {"manual_reset", "initial_state",
-                                             NULL};
+                                             "name", NULL};
 
 static int opt_bool(lua_State *L, int arg, const char *name, int dflt) {
   int t = lua_getfield(L, arg, name);
@@ -40,20 +42,88 @@ Event *wse_lua_push_new_event(lua_State *L, unsigned flags, int *code) {
   return ev;
 }
 
-/* event{manual_reset = true, initial_state = false} */
+/* The name at arg, checked: 1 to WSEVENT_NAME_MAX bytes, no '/' or NUL. */
+static const char *check_name(lua_State *L, int arg, int idx) {
+  size_t len;
+  if (lua_type(L, idx) != LUA_TSTRING) /* not a number either */
+    luaL_argerror(L, arg, lua_pushfstring(L, "name must be a string, not %s",
+                                          luaL_typename(L, idx)));
+  const char *name = lua_tolstring(L, idx, &len);
+  if (len == 0 || len > WSEVENT_NAME_MAX || memchr(name, '/', len) != NULL ||
+      strlen(name) != len)
+    luaL_argerror(L, arg, lua_pushfstring(L,
+                  "invalid event name (1 to %d bytes, no '/' and no NUL)",
+                  WSEVENT_NAME_MAX));
+  return name;
+}
+
+/* Push an Event for the named event: ev, existed; or nil, msg, code. */
+static int push_named(lua_State *L, const char *name, unsigned flags) {
+  Event *ev = new_event(L);
+  int existed = 0;
+  int r = wsevent_create_named(&ev->handle, name, flags, &existed);
+  if (r != WSEVENT_OK) {
+    lua_pop(L, 1);
+    if (r == WSEVENT_ENOTFOUND) {
+      luaL_pushfail(L);
+      lua_pushfstring(L, "no event is named '%s'", name);
+      lua_pushinteger(L, r);
+      return 3;
+    }
+    return wse_lua_fail(L, r);
+  }
+  unsigned actual = 0;
+  wsevent_get_flags(ev->handle, &actual);
+  ev->manual_reset = !(actual & WSEVENT_AUTO_RESET);
+  ev->closed = 0;
+  lua_pushboolean(L, existed);
+  return 2;
+}
+
+/* event{manual_reset = true, initial_state = false, name = nil}: with a
+ * name, also whether it existed already (its own mode and state kept). */
 static int l_event(lua_State *L) {
   int manual = 1, initial = 0;
+  const char *name = NULL;
   if (!lua_isnoneornil(L, 1)) {
     luaL_checktype(L, 1, LUA_TTABLE);
     wse_lua_check_keys(L, 1, event_options);
     manual = opt_bool(L, 1, "manual_reset", 1);
     initial = opt_bool(L, 1, "initial_state", 0);
+    if (lua_getfield(L, 1, "name") != LUA_TNIL)
+      name = check_name(L, 1, -1); /* stays on the stack, anchored */
   }
+  unsigned flags = (manual ? 0 : WSEVENT_AUTO_RESET) |
+                   (initial ? WSEVENT_INITIAL_SET : 0);
+  if (name != NULL)
+    return push_named(L, name, flags);
   int r;
-  if (wse_lua_push_new_event(L, (manual ? 0 : WSEVENT_AUTO_RESET) |
-                                    (initial ? WSEVENT_INITIAL_SET : 0),
-                             &r) == NULL)
+  if (wse_lua_push_new_event(L, flags, &r) == NULL)
     return wse_lua_fail(L, r);
+  return 1;
+}
+
+/* open_event(name): the existing event called name, as OpenEvent. */
+static int l_open_event(lua_State *L) {
+  const char *name = check_name(L, 1, 1);
+  int n = push_named(L, name, WSEVENT_OPEN_EXISTING);
+  if (n == 2)
+    lua_pop(L, 1); /* it existed: say only the event */
+  return n == 2 ? 1 : n;
+}
+
+/* ev:name(): the name of a named event, or nil. */
+static int l_name(lua_State *L) {
+  Event *ev = wse_lua_check_event(L, 1);
+  char buf[WSEVENT_NAME_MAX + 1];
+  size_t len = 0;
+  int r = wsevent_get_name(ev->handle, buf, sizeof buf, &len);
+  if (r != WSEVENT_OK)
+    return wse_lua_fail(L, r);
+  if (len == 0)
+    lua_pushnil(L);
+  else
+    lua_pushlstring(L, buf, len);
   return 1;
 }
 
@@ -208,6 +278,7 @@ const luaL_Reg wse_lua_event_methods[] = {
     {"closed", l_closed},
     {"owned", l_owned},
     {"manual_reset", l_manual_reset},
+    {"name", l_name},
     {"pollfd", l_pollfd},
     {"events", l_events},
     {"timeout", l_timeout},
@@ -224,6 +295,7 @@ const luaL_Reg wse_lua_event_meta[] = {
 /* The module's Event functions go with the waits' (wait.c registers). */
 const luaL_Reg wse_lua_event_functions[] = {
     {"event", l_event},
+    {"open_event", l_open_event},
     {"_from_handle", l_from_handle},
     {NULL, NULL},
 };
