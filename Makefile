@@ -165,6 +165,9 @@ $(B)/demo: demo/demo.c $(LIB_SO)
 $(B)/bench_core: bench/bench_core.c bench/bench.h $(LIB_SO)
 	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LINK_CORE) $(LDLIBS_CORE)
 
+$(B)/bench_named: bench/bench_named.c bench/bench.h $(LIB_SO)
+	$(CC) $(CPPFLAGS_CORE) $(CFLAGS) $(WARN) $< -o $@ $(LINK_CORE) $(LDLIBS_CORE)
+
 # With liburing (Debian's liburing-dev), the echo benchmark also measures
 # an io_uring loop against the epoll loop: the numbers that chose epoll.
 URING_FLAGS = $(shell pkg-config --exists liburing 2>/dev/null && \
@@ -330,8 +333,10 @@ $(B)/lua-bench/benchhelper.so: bench/lua_benchhelper.c $(CORE_HDR)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
 	  -fvisibility=hidden $< -o $@ -lpthread
 
-bench-all: $(B)/bench_core $(B)/bench_echo $(PY_EXT_STAMP) $(LUA_SO) $(B)/lua-bench/benchhelper.so
+bench-all: $(B)/bench_core $(B)/bench_echo $(B)/bench_named $(PY_EXT_STAMP) $(LUA_SO) $(B)/lua-bench/benchhelper.so
 	$(B)/bench_core
+	@echo
+	$(B)/bench_named
 	@echo
 	$(B)/bench_echo
 	@echo
@@ -363,7 +368,7 @@ check-asan:
 
 check-valgrind: $(C_TESTS) $(WINSOCK_TESTS)
 	for t in $(C_TESTS) $(WINSOCK_TESTS); do \
-	  WSEVENT_TEST_TIMEOUT=600 WSEVENT_STRESS_OPS=20000 valgrind -q \
+	  WSEVENT_TEST_TIMEOUT=600 WSEVENT_STRESS_OPS=20000 WSEVENT_NAMED_NO_WAITV=1 valgrind -q \
 	    --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	    --show-possibly-lost=no \
 	    --trace-children=yes $$t >/dev/null || { echo "valgrind: $$t"; exit 1; }; \

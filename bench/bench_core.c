@@ -85,18 +85,8 @@ static void wany_teardown(void) {
 
 /* raw futex: a word per direction, 0 -> 1 to signal. */
 static _Atomic uint32_t fx_a, fx_b;
-static void fx_wait(_Atomic uint32_t *w) {
-  for (;;) {
-    uint32_t one = 1;
-    if (atomic_compare_exchange_strong(w, &one, 0))
-      return;
-    syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-  }
-}
-static void fx_set(_Atomic uint32_t *w) {
-  atomic_store(w, 1);
-  syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
+static void fx_wait(_Atomic uint32_t *w) { bench_fx_wait(w, FUTEX_PRIVATE_FLAG); }
+static void fx_set(_Atomic uint32_t *w) { bench_fx_set(w, FUTEX_PRIVATE_FLAG); }
 static void fx_setup(void) { fx_a = fx_b = 0; }
 static void fx_ping(void) { fx_set(&fx_a); fx_wait(&fx_b); }
 static void *fx_pong(void *p) {

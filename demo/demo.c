@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,6 +194,25 @@ int main(void) {
 
   /* 5. The same model with a real provider: overlapped socket I/O. */
   overlapped_exchange();
+
+  /* 6. One event, two processes: a child opens the name and sets it. */
+  char name[64];
+  snprintf(name, sizeof name, "demo-%d", (int)getpid());
+  wsevent_t named;
+  check(wsevent_create_named(&named, name, WSEVENT_AUTO_RESET, NULL), "named");
+  pid_t pid = fork();
+  if (pid == 0) {
+    wsevent_t same;
+    _exit(wsevent_create_named(&same, name, WSEVENT_OPEN_EXISTING, NULL) ||
+          wsevent_set(same));
+  }
+  printf("\n[%6.1f ms] client: waiting on named event '%s' for process %d\n",
+         ms(), name, (int)pid);
+  r = wsevent_wait(named, 10000);
+  waitpid(pid, NULL, 0);
+  printf("[%6.1f ms] client: set by process %d: %s\n", ms(), (int)pid,
+         wsevent_err_name(r));
+  wsevent_close(named);
   printf("\ndemo finished\n");
   return 0;
 }

@@ -63,4 +63,16 @@ end})
 wsevent.sleep(5, true)
 say("peer", "got " .. client:receive(4))
 wsevent.close_socket(server); client:close(); listener:close()
+
+-- One event, two processes: another lua5.4 opens the name and sets it.
+local name = string.format("demo-lua-%d", os.time())
+local done = wsevent.event{name = name, manual_reset = false}
+local child = io.popen(string.format(
+  "LUA_CPATH=%q lua5.4 -e 'assert(require(\"wsevent\").open_event(%q)):set()'",
+  package.cpath, name))
+say("script", "named event '" .. done:name() .. "': waiting for another process")
+assert(done:wait(10))
+child:close()
+say("script", "set by the other process")
+done:close()
 print("\ndemo finished")

@@ -1,4 +1,7 @@
 """The seed's model from Python: a SWIG-wrapped C provider signals our events."""
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -71,4 +74,16 @@ async def exchange():
 say("script", f"awaited in asyncio: {asyncio.run(exchange())!r}")
 wsevent.close_socket(a)
 b.close()
+
+# One event, two processes: a named event, opened again by an exec'd child.
+name = f"demo-{os.getpid()}"
+done = wsevent.Event(name=name, manual_reset=False)
+child = subprocess.Popen([sys.executable, "-c",
+                          "import sys, wsevent; wsevent.Event.open(sys.argv[1]).set()",
+                          name], env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+say("script", f"named event {done.name!r}: waiting for process {child.pid}")
+done.wait(10)
+child.wait()
+say("script", f"set by process {child.pid}, {done!r}")
+done.close()
 print("\ndemo finished")

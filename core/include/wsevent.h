@@ -162,6 +162,10 @@ WSEVENT_EXTERN int wsevent_set(wsevent_t event);
  * before releasing the lock.  The one difference from wsevent_set(): two
  * such calls on an auto-reset event that land while the lock is busy may
  * release one waiter instead of two, as two POSIX signals may coalesce.
+ * On a named event it is one compare-and-swap and at most one futex
+ * wake-up; there, the handle must not be closed by another thread while
+ * the handler runs (the close could leave the handler the last user of
+ * the event's shared page, to unmap).
  */
 WSEVENT_EXTERN int wsevent_set_from_signal(wsevent_t event);
 

@@ -380,6 +380,20 @@ static PyObject *Event_repr(EventObject *self) {
     int r = wsevent_is_set(self->handle);
     status = r == 1 ? "set" : r == 0 ? "unset" : "closed by its owner";
   }
+  char name[WSEVENT_NAME_MAX + 1];
+  size_t len = 0;
+  if (self->state == EVENT_OPEN &&
+      wsevent_get_name(self->handle, name, sizeof name, &len) == WSEVENT_OK &&
+      len > 0) {
+    PyObject *n = PyUnicode_DecodeUTF8(name, (Py_ssize_t)len, "surrogateescape");
+    if (n == NULL)
+      return NULL;
+    PyObject *r = PyUnicode_FromFormat("<%s %R at %p: %s%s>",
+                                       Py_TYPE(self)->tp_name, n, self, status,
+                                       self->owned ? "" : ", borrowed");
+    Py_DECREF(n);
+    return r;
+  }
   return PyUnicode_FromFormat("<%s at %p: %s%s>", Py_TYPE(self)->tp_name, self,
                               status, self->owned ? "" : ", borrowed");
 }

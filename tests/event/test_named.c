@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -58,9 +60,15 @@ static int wait_child(pid_t pid) {
 
 /* Block until pid's only thread sleeps (in the wait it was about to
  * start), so that a test can act on a waiter that is really waiting. */
+static void until_task_sleeps(const char *path);
 static void until_sleeping(pid_t pid) {
-  char path[64], buf[512];
+  char path[64];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  until_task_sleeps(path);
+}
+
+static void until_task_sleeps(const char *path) {
+  char buf[512];
   for (int i = 0; i < 10000; i++) {
     int fd = open(path, O_RDONLY);
     ASSERT(fd >= 0);
@@ -202,25 +210,29 @@ TEST(test_a_process_that_dies_without_closing_frees_the_name) {
   end_namespace();
 }
 
+/* A child that opens "ping" and "pong" again, as another program would,
+ * and answers each ping. */
+static void ponger(long rounds) {
+  wsevent_t pi, po;
+  if (wsevent_create_named(&pi, "ping", WSEVENT_OPEN_EXISTING, NULL) ||
+      wsevent_create_named(&po, "pong", WSEVENT_OPEN_EXISTING, NULL))
+    _exit(2);
+  for (long i = 0; i < rounds; i++) {
+    if (wsevent_wait(pi, 10000) != WSEVENT_OK)
+      _exit(3);
+    wsevent_set(po);
+  }
+  _exit(0);
+}
+
 TEST(test_ping_pong_between_processes) {
   fresh_namespace();
   wsevent_t ping = named("ping", WSEVENT_AUTO_RESET, NULL);
   wsevent_t pong = named("pong", WSEVENT_AUTO_RESET, NULL);
   long rounds = ops_scale(20000);
   pid_t pid = fork();
-  if (pid == 0) {
-    /* Open the names again, as another program would. */
-    wsevent_t pi, po;
-    if (wsevent_create_named(&pi, "ping", WSEVENT_OPEN_EXISTING, NULL) ||
-        wsevent_create_named(&po, "pong", WSEVENT_OPEN_EXISTING, NULL))
-      _exit(2);
-    for (long i = 0; i < rounds; i++) {
-      if (wsevent_wait(pi, 10000) != WSEVENT_OK)
-        _exit(3);
-      wsevent_set(po);
-    }
-    _exit(0);
-  }
+  if (pid == 0)
+    ponger(rounds);
   for (long i = 0; i < rounds; i++) {
     ASSERT_EQ(wsevent_set(ping), WSEVENT_OK);
     ASSERT_EQ(wsevent_wait(pong, 10000), WSEVENT_OK);
@@ -228,6 +240,88 @@ TEST(test_ping_pong_between_processes) {
   ASSERT_EQ(wait_child(pid), 0);
   wsevent_close(ping);
   wsevent_close(pong);
+  end_namespace();
+}
+
+/* Where futex_waitv is refused (old kernels, seccomp filters), waits on
+ * named events poll their words every 2 ms: slower, still exact. */
+TEST(test_without_futex_waitv_waits_still_work) {
+  fresh_namespace();
+  setenv("WSEVENT_NAMED_NO_WAITV", "1", 1);
+  wsevent_t ping = named("ping", WSEVENT_AUTO_RESET, NULL);
+  wsevent_t pong = named("pong", WSEVENT_AUTO_RESET, NULL);
+  wsevent_t local;
+  ASSERT_EQ(wsevent_create(&local, WSEVENT_INITIAL_SET), WSEVENT_OK);
+  pid_t pid = fork();
+  if (pid == 0)
+    ponger(200);
+  wsevent_t both[2] = {local, pong};
+  for (int i = 0; i < 200; i++) {
+    ASSERT_EQ(wsevent_set(ping), WSEVENT_OK);
+    ASSERT_EQ(wsevent_wait_multiple(both, 2, WSEVENT_WAIT_ALL, 10000, NULL),
+              WSEVENT_OK);
+  }
+  ASSERT_EQ(wait_child(pid), 0);
+  /* A local set still wakes a waiter at once (its own futex word). */
+  wsevent_t ev[2] = {pong, local};
+  ASSERT_EQ(wsevent_reset(local), WSEVENT_OK);
+  ASSERT_EQ(wsevent_wait_multiple(ev, 2, 0, 10, NULL), WSEVENT_TIMEOUT);
+  wsevent_close(ping);
+  wsevent_close(pong);
+  wsevent_close(local);
+  end_namespace();
+}
+
+static void *queue_soon(void *arg) {
+  wsevent_thread_t *target = arg;
+  usleep(20000);
+  wsevent_queue_completion(*target, (wsevent_completion_fn)free, malloc(1));
+  return NULL;
+}
+
+static wsevent_t closing;
+static _Atomic int closing_result = 99;
+static _Atomic pid_t closing_tid;
+static void *wait_other(void *arg) {
+  (void)arg;
+  closing_tid = gettid();
+  closing_result = wsevent_wait(closing, 10000);
+  return NULL;
+}
+
+/* Timeouts and alertable waits hold for named events as for local ones. */
+TEST(test_timeouts_and_alertable_waits_on_named_events) {
+  fresh_namespace();
+  wsevent_t ev = named("alert", WSEVENT_AUTO_RESET, NULL);
+  wsevent_time_t t0 = wsevent_now();
+  ASSERT_EQ(wsevent_wait(ev, 30), WSEVENT_TIMEOUT);
+  ASSERT_GE(wsevent_now() - t0, 30 * 1000000LL); /* never early */
+  ASSERT_EQ(wsevent_wait(ev, 0), WSEVENT_TIMEOUT);
+
+  wsevent_thread_t self;
+  ASSERT_EQ(wsevent_thread_self(&self), WSEVENT_OK);
+  pthread_t t;
+  ASSERT_EQ(pthread_create(&t, NULL, queue_soon, &self), 0);
+  ASSERT_EQ(wsevent_wait_multiple(&ev, 1, WSEVENT_ALERTABLE, 10000, NULL),
+            WSEVENT_IO_COMPLETION);
+  pthread_join(t, NULL);
+  ASSERT_EQ(wsevent_is_set(ev), 0);
+
+  /* Closing a handle wakes this process's waiters on it with ECLOSED;
+   * the other handle, and the object, live on. */
+  closing = open_named("alert");
+  ASSERT_EQ(pthread_create(&t, NULL, wait_other, NULL), 0);
+  while (closing_tid == 0)
+    sched_yield();
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)closing_tid);
+  until_task_sleeps(path); /* in its wait */
+  wsevent_close(closing);
+  pthread_join(t, NULL);
+  ASSERT_EQ(closing_result, WSEVENT_ECLOSED);
+  ASSERT_EQ(wsevent_set(ev), WSEVENT_OK);
+  ASSERT_EQ(wsevent_wait(ev, 0), WSEVENT_OK);
+  wsevent_close(ev);
   end_namespace();
 }
 

@@ -125,6 +125,29 @@ describe("named events", function()
     assert.is_false(b:is_set())
   end)
 
+  it("wake a cqueues loop when another process sets them", function()
+    local cqueues = require "cqueues"
+    local ev = ws.event{name = unique("cq"), manual_reset = false}
+    local p = spawn([[
+      local e = assert(ws.open_event(arg[1]))
+      for i = 1, 3 do e:set(); ws.sleep(0.05) end
+    ]], ev:name())
+    local cq = cqueues.new()
+    local got, polls = 0, 0
+    cq:wrap(function()
+      while got < 3 do
+        cqueues.poll(ev)   -- the event's descriptor, through the monitor
+        polls = polls + 1
+        if ev:wait(0) then got = got + 1 end
+      end
+    end)
+    assert(cq:loop(20))
+    finish(p)
+    assert.equals(3, got)
+    -- a take here quiets the descriptor at once: no spurious wake-ups
+    assert.is_true(polls <= 4)
+  end)
+
   it("lose nothing when a waiting process is killed", function()
     local e = ws.event{name = unique("kill"), manual_reset = false}
     local script = os.tmpname()

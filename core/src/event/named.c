@@ -337,10 +337,13 @@ struct watched {
   uint32_t expect;
 };
 
+/* The monitor's list, kept here rather than on its stack: a fork child
+ * inherits it without the thread. */
+static struct watched *items;
+static size_t cap;
+
 static void *monitor_main(void *arg) {
   (void)arg;
-  struct watched *items = NULL;
-  size_t cap = 0;
   for (;;) {
     uint32_t ctl = atomic_load(&mon_ctl);
     size_t k = 0;
@@ -493,6 +496,9 @@ static int namespace_dir(void) {
     }
     dir_fd = fd;
     sweep(fd);
+    /* For tests: behave as where futex_waitv is refused. */
+    if (getenv("WSEVENT_NAMED_NO_WAITV") != NULL)
+      atomic_store(&no_waitv, true);
   }
 out:;
   int fd = dir_fd;

@@ -188,12 +188,16 @@ static bool signaled(struct wse_entry *e, uint64_t s, bool wait_all) {
   return !wait_all && (s & WSE_MANUAL) && (v & WSE_NW_SEQ_MASK) != e->seq0;
 }
 
-static bool try_all(struct wse_waiter *w, bool wake) {
+/* Whether a wait-all can be satisfied now, and with what; consumes what
+ * it takes.  The caller satisfies w after letting go of the named locks:
+ * once satisfied, w may vanish (its thread returns). */
+static bool try_all(struct wse_waiter *w, int *result, size_t *index) {
   for (size_t i = 0; i < w->count; i++) {
     struct wse_entry *e = &w->entries[i];
     uint64_t s = state_of(e->event);
     if (s & WSE_CLOSED) {
-      wse_satisfy(w, WSEVENT_ECLOSED, i, wake);
+      *result = WSEVENT_ECLOSED;
+      *index = i;
       return true;
     }
     if (!signaled(e, s, true))
@@ -203,12 +207,15 @@ static bool try_all(struct wse_waiter *w, bool wake) {
     struct wse_entry *e = &w->entries[i];
     if (state_of(e->event) & WSE_MANUAL)
       continue;
-    if (e->named)
+    if (e->named) {
       wse_named_taken_locked(e->event->named);
-    else
+      wse_sync_fd(e->event);
+    } else {
       wse_consume(e->event);
+    }
   }
-  wse_satisfy(w, WSEVENT_OK, 0, wake);
+  *result = WSEVENT_OK;
+  *index = 0;
   return true;
 }
 
@@ -217,11 +224,16 @@ bool wse_try_satisfy(struct wse_waiter *w, bool wake) {
   if (w->wait_all) {
     /* Named events change in other processes too: hold their locks, so
      * that what we test is what we take. */
-    if (w->n_named > 0)
+    bool named = w->n_named > 0;
+    int result;
+    size_t index;
+    if (named)
       wse_named_lock_all(w);
-    bool done = try_all(w, wake);
-    if (w->n_named > 0)
+    bool done = try_all(w, &result, &index);
+    if (named)
       wse_named_unlock_all(w);
+    if (done)
+      wse_satisfy(w, result, index, wake);
     return done;
   }
   for (size_t i = 0; i < w->count; i++) {
@@ -238,6 +250,8 @@ bool wse_try_satisfy(struct wse_waiter *w, bool wake) {
           wse_consume(ev);
         else if (!wse_named_take(ev->named))
           continue; /* another process took it first */
+        else
+          wse_sync_fd(ev);
       }
       wse_satisfy(w, WSEVENT_OK, i, wake);
       return true;
