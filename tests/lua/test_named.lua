@@ -98,7 +98,7 @@ describe("named events", function()
     ]]
     local ps = {}
     for i = 1, 2 do ps[i] = spawn(body, item:name(), stop:name(), ack:name()) end
-    local sets = 3000
+    local sets = 100000
     for i = 1, sets do
       item:set()
       assert.is_true(ack:wait(20))
@@ -146,6 +146,38 @@ describe("named events", function()
     assert.equals(3, got)
     -- a take here quiets the descriptor at once: no spurious wake-ups
     assert.is_true(polls <= 4)
+  end)
+
+  it("leave nobody stuck when a process is killed while setting", function()
+    local e = ws.event{name = unique("busy")}
+    local o = ws.event{name = unique("other"), manual_reset = false}
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write([[
+      local ws = require "wsevent"
+      local e, o = assert(ws.open_event(arg[1])), assert(ws.open_event(arg[2]))
+      io.stdout:write("ready\n"); io.stdout:flush()
+      while true do e:set(); e:reset(); o:set(); o:wait(0) end
+    ]])
+    f:close()
+    for round = 1, 5 do
+      local p = io.popen(string.format(
+        "LUA_CPATH=%q lua5.4 %s %q %q & echo $!; wait", package.cpath, script,
+        e:name(), o:name()))
+      local pid = assert(tonumber(p:read("l")))
+      assert.equals("ready", p:read("l"))
+      ws.sleep(0.005)
+      os.execute("kill -9 " .. pid)
+      p:close()
+      assert.is_true(e:reset())   -- its locks are free
+      assert.is_falsy(e:wait(0))
+      e:set()
+      assert.is_true(e:wait(1))
+      o:reset(); o:set()
+      assert.is_true(o:wait(1))
+      assert.is_falsy(o:wait(0))
+    end
+    os.remove(script)
   end)
 
   it("lose nothing when a waiting process is killed", function()

@@ -63,6 +63,16 @@ def setter_by_name(name):
     wsevent.Event.open(name).set()
 
 
+def set_reset_forever(name, other, ready):
+    e, o = wsevent.Event.open(name), wsevent.Event.open(other)
+    ready.set()
+    while True:
+        e.set()
+        e.clear()
+        o.set()
+        o.wait(0)
+
+
 # ---- creating and opening ----
 
 def test_create_open_and_existed():
@@ -173,7 +183,7 @@ def test_auto_reset_releases_exactly_one_waiter_in_any_process():
              for i in range(3)]
     for p in procs:
         p.start()
-    sets = 5000
+    sets = 100_000
     for _ in range(sets):
         item.set()
         assert ack.wait(20)
@@ -217,6 +227,26 @@ def test_a_process_killed_in_a_wait_loses_nothing():
     assert p.exitcode == -signal.SIGKILL
     e.set()
     assert e.wait(5)
+
+
+def test_a_process_killed_while_setting_leaves_nobody_stuck():
+    e = wsevent.Event(name=unique("busy"))
+    o = wsevent.Event(name=unique("other"), manual_reset=False)
+    for _ in range(5):
+        ready = wsevent.Event(name=unique("ready"))
+        p = FORK.Process(target=set_reset_forever, args=(e.name, o.name, ready))
+        p.start()
+        assert ready.wait(20)
+        time.sleep(0.005)
+        os.kill(p.pid, signal.SIGKILL)
+        p.join(30)
+        e.clear()  # the objects' locks are free
+        assert not e.wait(0)
+        e.set()
+        assert e.wait(1)
+        o.clear()
+        o.set()
+        assert o.wait(1) and not o.wait(0)
 
 
 def test_asyncio_waits_for_another_process():

@@ -3,7 +3,8 @@
  * CreateEvent/OpenEvent with a name.
  *
  * An object is a one-page file in a directory of the user's own
- * (/dev/shm/wsevent-<uid>, or $WSEVENT_NAMED_DIR), mapped shared by every
+ * (/dev/shm/wsevent-<uid>, /tmp/wsevent-<uid> on a system without
+ * /dev/shm, or $WSEVENT_NAMED_DIR), mapped shared by every
  * handle to it.  Its state is one 32-bit word (WSE_NW_*): SIGNALED;
  * WAITERS, which a thread sets before it sleeps on the word, so that a
  * change wakes it (and only then costs a system call); and a count of the
@@ -479,8 +480,10 @@ static int namespace_dir(void) {
     const char *env = getenv("WSEVENT_NAMED_DIR");
     if (env != NULL && env[0] != '\0')
       snprintf(path, sizeof path, "%s", env);
-    else
-      snprintf(path, sizeof path, "/dev/shm/wsevent-%lu", (unsigned long)getuid());
+    else /* /dev/shm is memory; a system without it gets /tmp */
+      snprintf(path, sizeof path, "%s/wsevent-%lu",
+               access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp",
+               (unsigned long)getuid());
     if (mkdir(path, 0700) < 0 && errno != EEXIST)
       goto out;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
