@@ -428,7 +428,11 @@ static int select_locked(int fd, const struct stat *st, wsevent_t event,
                       EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLET);
   if (r == WSEVENT_OK)
     r = wse_reactor_register(on_edge, s, &s->writes_io);
-  if (r == WSEVENT_OK)
+  /* Output edges only for what reports them: without FD_WRITE or
+   * FD_CONNECT, each send's returning space would wake the reactor for
+   * nothing (a look, a system call or three, the mutex taken from the
+   * program that sent). */
+  if (r == WSEVENT_OK && (mask & (BIT(WRITE) | BIT(CONNECT))))
     r = wse_reactor_add(s->writes_io, fd, EPOLLOUT | EPOLLET, true);
   if (r == WSEVENT_OK)
     r = up()->xSourceAttach(event, &sock_ops, s, fd, 0, &s->served.source);
