@@ -44,8 +44,21 @@ static uint64_t take64(struct input *in) {
 }
 
 static void check(int r) {
-  if (r < WSEVENT_ESYS || r > WSEVENT_INTERRUPTED)
+  if (r < WSEVENT_ENAME || r > WSEVENT_IO_PENDING ||
+      strcmp(wsevent_err_name(r), "WSEVENT_UNKNOWN") == 0)
     __builtin_trap(); /* not a code of the enum */
+}
+
+/* A name from the input: short, from an alphabet with '/' and NUL in it,
+ * so that a few names recur (opened again) and some are refused. */
+static void take_name(struct input *in, char *name, size_t size) {
+  static const char alphabet[] = "ab/\0.";
+  size_t len = take(in) % 4;
+  if (len >= size)
+    len = size - 1;
+  for (size_t i = 0; i < len; i++)
+    name[i] = alphabet[take(in) % (sizeof alphabet - 1)];
+  name[len] = '\0';
 }
 
 static void routine(void *ctx) {
@@ -57,7 +70,7 @@ static void run(struct input *in) {
   wsevent_thread_t self;
   check(wsevent_thread_self(&self));
   while (in->n > 0) {
-    uint8_t op = take(in) % 16;
+    uint8_t op = take(in) % 18;
     unsigned slot = take(in) % POOL;
     wsevent_t h = atomic_load(&pool[slot]);
     wsevent_t list[70];
@@ -112,6 +125,25 @@ static void run(struct input *in) {
       break;
     }
     case 14: check(wsevent_timer_cancel(atomic_exchange(&timers[slot % 4], 0))); break;
+    case 16: { /* a named event, created or opened, into the pool */
+      char name[8];
+      take_name(in, name, sizeof name);
+      wsevent_t fresh;
+      int existed;
+      int r = wsevent_create_named(&fresh, name, (take(in) & 3) |
+                                   (take(in) & 1 ? WSEVENT_OPEN_EXISTING : 0),
+                                   &existed);
+      check(r);
+      if (r == WSEVENT_OK)
+        check(wsevent_close(atomic_exchange(&pool[slot], fresh)));
+      break;
+    }
+    case 17: {
+      char buf[WSEVENT_NAME_MAX + 1];
+      size_t len;
+      check(wsevent_get_name(h, buf, take(in) % 2 ? sizeof buf : 1, &len));
+      break;
+    }
     default: check(wsevent_timer_cancel((wsevent_timer_t)take64(in))); break;
     }
   }
@@ -122,6 +154,15 @@ static void run(struct input *in) {
 static void *second(void *arg) {
   run(arg);
   return NULL;
+}
+
+/* Names go to a directory of the fuzzer's own. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc, (void)argv;
+  static char dir[] = "/tmp/wsevent-fuzz-XXXXXX";
+  if (mkdtemp(dir) != NULL)
+    setenv("WSEVENT_NAMED_DIR", dir, 1);
+  return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
