@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wsevent.h"
 
@@ -156,12 +157,17 @@ static void *second(void *arg) {
   return NULL;
 }
 
-/* Names go to a directory of the fuzzer's own. */
+/* Names go to a directory of the fuzzer's own, empty at the end (every
+ * input closes what it made). */
+static char fuzz_dir[] = "/tmp/wsevent-fuzz-XXXXXX";
+static void remove_dir(void) { rmdir(fuzz_dir); }
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
-  static char dir[] = "/tmp/wsevent-fuzz-XXXXXX";
-  if (mkdtemp(dir) != NULL)
-    setenv("WSEVENT_NAMED_DIR", dir, 1);
+  if (mkdtemp(fuzz_dir) != NULL) {
+    setenv("WSEVENT_NAMED_DIR", fuzz_dir, 1);
+    atexit(remove_dir);
+  }
   return 0;
 }
 
