@@ -128,17 +128,21 @@ describe("named events", function()
   it("wake a cqueues loop when another process sets them", function()
     local cqueues = require "cqueues"
     local ev = ws.event{name = unique("cq"), manual_reset = false}
+    local ack = ws.event{name = unique("ack"), manual_reset = false}
     local p = spawn([[
-      local e = assert(ws.open_event(arg[1]))
-      for i = 1, 3 do e:set(); ws.sleep(0.05) end
-    ]], ev:name())
+      local e, ack = assert(ws.open_event(arg[1])), assert(ws.open_event(arg[2]))
+      for i = 1, 3 do e:set(); assert(ack:wait(20)) end
+    ]], ev:name(), ack:name())
     local cq = cqueues.new()
     local got, polls = 0, 0
     cq:wrap(function()
       while got < 3 do
         cqueues.poll(ev)   -- the event's descriptor, through the monitor
         polls = polls + 1
-        if ev:wait(0) then got = got + 1 end
+        if ev:wait(0) then
+          got = got + 1
+          ack:set()        -- the next set only then: none coalesce
+        end
       end
     end)
     assert(cq:loop(20))
