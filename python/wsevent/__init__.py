@@ -143,39 +143,6 @@ _FD_OF = tuple(FD(bits) for bits in range(1 << 10))
 _FD_BITS = tuple(FD(1 << i) for i in range(10))
 
 
-class NetworkEvents:
-    """What enum_network_events found: ``events`` (FD flags) and ``errors``
-    (FD bit -> errno value, 0 for success) for the bits that occurred; and,
-    as in Lua, a boolean per bit (``read``, ``write``, ``oob``, ``accept``,
-    ``connect``, ``close``), cheaper to test than FD flags."""
-
-    __slots__ = ("events", "_errors", "_codes", "_bits")
-
-    def __init__(self, events, errors, codes=None):
-        self.events = events
-        self._bits = int(events)
-        self._errors = errors
-        self._codes = codes
-
-    read = property(lambda self: self._bits & 1 != 0)
-    write = property(lambda self: self._bits & 2 != 0)
-    oob = property(lambda self: self._bits & 4 != 0)
-    accept = property(lambda self: self._bits & 8 != 0)
-    connect = property(lambda self: self._bits & 16 != 0)
-    close = property(lambda self: self._bits & 32 != 0)
-
-    @property
-    def errors(self):
-        if self._errors is None:  # made when first asked for
-            bits, codes = int(self.events), self._codes
-            self._errors = {_FD_BITS[i]: codes[i] for i in range(len(codes))
-                            if bits & (1 << i)}
-        return self._errors
-
-    def __repr__(self):
-        return f"NetworkEvents(events={self.events!r}, errors={self.errors!r})"
-
-
 def event_select(sock, event, mask):
     """WSAEventSelect: signal ``event`` when a network event of ``mask``
     (FD flags) occurs on ``sock`` (a socket object or a descriptor).  A new
@@ -188,12 +155,11 @@ def event_select(sock, event, mask):
         setblocking(False)
 
 
-def enum_network_events(sock, event=None):
-    """WSAEnumNetworkEvents: return the network events recorded for ``sock``
-    since the last call, clear the record and reset ``event`` (if given), in
-    one atomic step."""
-    bits, codes = _wsevent._enum_network_events(sock, event)
-    return NetworkEvents(_FD_OF[bits], None, codes)
+# What an enumeration found (a C type: a server makes one per message).
+NetworkEvents = _wsevent.NetworkEvents
+# WSAEnumNetworkEvents: the record since the last call, cleared, and the
+# event reset, in one atomic step.
+enum_network_events = _wsevent.enum_network_events
 
 
 # ---- the socket calls that re-enable network events -------------------------

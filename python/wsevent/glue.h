@@ -30,6 +30,7 @@ typedef struct {
   PyTypeObject *event_type;
   PyTypeObject *port_type;
   PyTypeObject *operation_type;
+  PyTypeObject *netevents_type;
   PyObject *error;
 } module_state;
 
@@ -111,6 +112,7 @@ extern PyMethodDef wse_py_network_methods[];
 
 /* overlapped.c */
 extern PyType_Spec wse_py_operation_spec;
+extern PyType_Spec wse_py_netevents_spec;
 extern PyMethodDef wse_py_overlapped_methods[];
 
 #endif

@@ -203,6 +203,10 @@ static int module_exec(PyObject *m) {
       (PyTypeObject *)PyType_FromModuleAndSpec(m, &wse_py_operation_spec, NULL);
   if (st->operation_type == NULL || PyModule_AddType(m, st->operation_type) < 0)
     return -1;
+  st->netevents_type =
+      (PyTypeObject *)PyType_FromModuleAndSpec(m, &wse_py_netevents_spec, NULL);
+  if (st->netevents_type == NULL || PyModule_AddType(m, st->netevents_type) < 0)
+    return -1;
   if (add_error(m, st) < 0 || add_constants(m) < 0)
     return -1;
   if (PyModule_AddFunctions(m, wse_py_wait_methods) < 0 ||
@@ -236,6 +240,7 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg) {
   Py_VISIT(st->event_type);
   Py_VISIT(st->port_type);
   Py_VISIT(st->operation_type);
+  Py_VISIT(st->netevents_type);
   Py_VISIT(st->error);
   return 0;
 }
@@ -245,6 +250,7 @@ static int module_clear(PyObject *m) {
   Py_CLEAR(st->event_type);
   Py_CLEAR(st->port_type);
   Py_CLEAR(st->operation_type);
+  Py_CLEAR(st->netevents_type);
   Py_CLEAR(st->error);
   return 0;
 }

@@ -63,6 +63,114 @@ static PyObject *mod_event_select(PyObject *module, PyObject *args, PyObject *kw
   Py_RETURN_NONE;
 }
 
+/* ---- NetworkEvents: what an enumeration found ----
+ *
+ * A C object, since a server makes one per message: the bits, the codes,
+ * a boolean per bit; `events` and `errors` (FD values, from the package's
+ * tables) are made only when asked for. */
+
+typedef struct {
+  PyObject_HEAD
+  long bits;
+  int codes[WSEVENT_FD_MAX_EVENTS];
+} NetEventsObject;
+
+/* wsevent.<name> (a table the package makes once), new reference. */
+static PyObject *package_table(const char *name) {
+  PyObject *pkg = PyImport_ImportModule("wsevent");
+  if (pkg == NULL)
+    return NULL;
+  PyObject *t = PyObject_GetAttrString(pkg, name);
+  Py_DECREF(pkg);
+  return t;
+}
+
+static PyObject *NE_events(NetEventsObject *self, void *c) {
+  PyObject *of = package_table("_FD_OF");
+  if (of == NULL)
+    return NULL;
+  PyObject *v = PySequence_GetItem(of, self->bits & 0x3FF);
+  Py_DECREF(of);
+  return v;
+}
+
+static PyObject *NE_errors(NetEventsObject *self, void *c) {
+  PyObject *flags = package_table("_FD_BITS");
+  PyObject *d = flags ? PyDict_New() : NULL;
+  for (int i = 0; d != NULL && i < WSEVENT_FD_MAX_EVENTS; i++) {
+    if (!(self->bits & (1L << i)))
+      continue;
+    PyObject *k = PySequence_GetItem(flags, i);
+    PyObject *v = k ? PyLong_FromLong(self->codes[i]) : NULL;
+    if (v == NULL || PyDict_SetItem(d, k, v) < 0)
+      Py_CLEAR(d);
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+  }
+  Py_XDECREF(flags);
+  return d;
+}
+
+static PyObject *NE_bit(NetEventsObject *self, void *bit) {
+  return PyBool_FromLong(self->bits & (long)(intptr_t)bit);
+}
+
+static PyObject *NE_repr(NetEventsObject *self) {
+  PyObject *events = NE_events(self, NULL);
+  PyObject *errors = events ? NE_errors(self, NULL) : NULL;
+  PyObject *r = errors ? PyUnicode_FromFormat("NetworkEvents(events=%R, errors=%R)",
+                                              events, errors)
+                       : NULL;
+  Py_XDECREF(events);
+  Py_XDECREF(errors);
+  return r;
+}
+
+#define NE_BIT(name, b)                                                       \
+  {#name, (getter)NE_bit, NULL, "True if FD_" #name " occurred.",             \
+   (void *)(intptr_t)(1L << WSEVENT_FD_##b##_BIT)}
+
+static PyGetSetDef NE_getset[] = {
+    {"events", (getter)NE_events, NULL,
+     "The network events that occurred, as an FD value.", NULL},
+    {"errors", (getter)NE_errors, NULL,
+     "FD bit -> error code (errno value, 0 for success) for each event that "
+     "occurred.", NULL},
+    NE_BIT(read, READ),
+    NE_BIT(write, WRITE),
+    NE_BIT(oob, OOB),
+    NE_BIT(accept, ACCEPT),
+    NE_BIT(connect, CONNECT),
+    NE_BIT(close, CLOSE),
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static void NE_dealloc(NetEventsObject *self) {
+  PyTypeObject *tp = Py_TYPE(self);
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+static PyType_Slot NE_slots[] = {
+    {Py_tp_doc, "What enum_network_events found: `events` (FD flags) and "
+                "`errors` (FD bit -> errno value, 0 for success) for the "
+                "events that occurred, and a boolean per event (`read`, "
+                "`write`, `oob`, `accept`, `connect`, `close`), cheaper to "
+                "test than FD flags."},
+    {Py_tp_getset, NE_getset},
+    {Py_tp_repr, NE_repr},
+    {Py_tp_dealloc, NE_dealloc},
+    {0, NULL},
+};
+
+PyType_Spec wse_py_netevents_spec = {
+    .name = "wsevent.NetworkEvents",
+    .basicsize = sizeof(NetEventsObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = NE_slots,
+};
+
 static PyObject *mod_enum_network_events(PyObject *module, PyObject *args,
                                          PyObject *kw) {
   static char *kwlist[] = {"sock", "event", NULL};
@@ -79,12 +187,13 @@ static PyObject *mod_enum_network_events(PyObject *module, PyObject *args,
   int r = wsevent_enum_network_events(fd, h, &ne);
   if (r != WSEVENT_OK)
     return wse_py_raise(st, r, NULL);
-  PyObject *errors = PyTuple_New(WSEVENT_FD_MAX_EVENTS);
-  if (errors == NULL)
+  NetEventsObject *o = PyObject_New(NetEventsObject, st->netevents_type);
+  if (o == NULL)
     return NULL;
+  o->bits = ne.network_events;
   for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
-    PyTuple_SET_ITEM(errors, i, PyLong_FromLong(ne.error_code[i]));
-  return Py_BuildValue("lN", ne.network_events, errors);
+    o->codes[i] = ne.error_code[i];
+  return (PyObject *)o;
 }
 
 /* ---- the socket calls that re-enable network events, as Winsock's do ---- */
@@ -319,10 +428,12 @@ PyMethodDef wse_py_network_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "_event_select(sock, event, mask)\n--\n\nWSAEventSelect; see "
      "event_select."},
-    {"_enum_network_events", (PyCFunction)(void (*)(void))mod_enum_network_events,
+    {"enum_network_events", (PyCFunction)(void (*)(void))mod_enum_network_events,
      METH_VARARGS | METH_KEYWORDS,
-     "_enum_network_events(sock, event=None)\n--\n\n(bits, errors) as "
-     "WSAEnumNetworkEvents; see enum_network_events."},
+     "enum_network_events(sock, event=None)\n--\n\nWSAEnumNetworkEvents: "
+     "return the network events recorded for sock since the last call (a "
+     "NetworkEvents), clear the record and reset event (if given), in one "
+     "atomic step."},
     {"recv", (PyCFunction)(void (*)(void))mod_recv, METH_FASTCALL,
      "recv(sock, bufsize, flags=0, /)\n--\n\nsocket.recv through wsevent: at "
      "most bufsize bytes (b'' at the end of the stream), BlockingIOError when "

@@ -342,3 +342,25 @@ def test_network_events_have_a_boolean_per_bit():
             assert getattr(ne, name) == (FD[name.upper()] in ne.events)
     c.close()
     s.close()
+
+
+def test_network_events_is_a_small_read_only_record():
+    a, b = socket.socketpair()
+    ev = wsevent.Event()
+    wsevent.event_select(a, ev, FD.READ)
+    b.send(b"x")
+    assert ev.wait(5)
+    ne = wsevent.enum_network_events(a, ev)
+    assert (ne.read, ne.write, ne.oob, ne.accept, ne.connect, ne.close) == (
+        True, False, False, False, False, False)
+    assert repr(ne) == "NetworkEvents(events=<FD.READ: 1>, errors={<FD.READ: 1>: 0})"
+    assert isinstance(ne, wsevent.NetworkEvents)
+    with pytest.raises(TypeError):
+        wsevent.NetworkEvents()
+    with pytest.raises(AttributeError):
+        ne.read = False
+    assert wsevent.recv(a, 10) == b"x"
+    assert wsevent.enum_network_events(a).events == FD(0)
+    a.close()
+    b.close()
+    ev.close()
