@@ -428,6 +428,57 @@ TEST(test_datagrams_carry_their_address_and_truncation) {
   ASSERT_EQ(memcmp(small, "data", 4), 0);
 }
 
+/* ---- descriptors changed behind the library's back ---- */
+
+/* A known socket's number that now names something else: an operation
+ * tried at once says ENOTSOCK, as one on an unknown descriptor does; one
+ * that must wait on a new socket under the old number waits on the new
+ * socket, not in the old socket's queue. */
+TEST(test_a_reused_descriptor_is_never_the_old_socket) {
+  int c, s = tcp_pair(&c);
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  wsevent_overlapped_t ov = record(0);
+  ASSERT_EQ(send(c, "one", 3, 0), 3);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_OK);
+  /* A receive left pending on the old socket... */
+  wsevent_overlapped_t stale = record(0);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &stale, NULL), WSEVENT_IO_PENDING);
+  /* ...which is replaced by a pipe, and then by another socket. */
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  ASSERT_EQ(dup2(p[0], s), s);
+  wsevent_overlapped_t o2 = record(0);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &o2, NULL), WSEVENT_ENOTSOCK);
+  ASSERT_EQ(wsevent_send_overlapped(s, &b, 1, 0, &o2, NULL), WSEVENT_ENOTSOCK);
+  int c2, s2 = tcp_pair(&c2);
+  ASSERT_EQ(dup2(s2, s), s);
+  close(s2);
+  wsevent_overlapped_t o3 = record(0);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &o3, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(send(c2, "two", 3, 0), 3);
+  size_t bytes;
+  ASSERT_EQ(wsevent_overlapped_result(&o3, 1, &bytes, NULL), WSEVENT_OK);
+  ASSERT_EQ(bytes, 3);
+  ASSERT_EQ(memcmp(buf, "two", 3), 0);
+  /* The old socket's operation went with its record. */
+  ASSERT_EQ(wsevent_overlapped_result(&stale, 0, NULL, NULL), WSEVENT_EABORTED);
+  /* And an operation that completes at once works on the new socket. */
+  ASSERT_EQ(send(c2, "3", 1, 0), 1);
+  wsevent_overlapped_t o4 = record(0);
+  int r = wsevent_recv_overlapped(s, &b, 1, 0, &o4, NULL);
+  if (r == WSEVENT_IO_PENDING)
+    r = wsevent_overlapped_result(&o4, 1, &bytes, NULL);
+  ASSERT_EQ(r, WSEVENT_OK);
+  ASSERT_EQ(buf[0], '3');
+  wsevent_socket_closing(s);
+  close(s);
+  close(c);
+  close(c2);
+  close(p[0]);
+  close(p[1]);
+}
+
 /* ---- wrong inputs ---- */
 
 TEST(test_wrong_inputs_get_clear_codes) {

@@ -837,12 +837,20 @@ static struct op *new_op(enum kind kind, const wsevent_buf_t *bufs,
 }
 
 /* Start op on fd: tried now if its queue is empty, else queued.  Frees op
- * unless it is pending or its routine was queued. */
+ * unless it is pending or its routine was queued.
+ *
+ * A receive or send on a socket the library has a record of, with nothing
+ * queued in its direction, is tried first with no other system call: a
+ * descriptor that is no longer a socket fails it with ENOTSOCK or EBADF.
+ * Only an operation that must wait, or queue, checks with fstat(2) that
+ * the descriptor is still the record's socket (a queue must never belong
+ * to a socket closed behind the library's back): a busy loop whose
+ * operations complete at once makes one system call per operation. */
 static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
                  wsevent_overlapped_fn routine, bool nonblocking) {
   struct stat st;
   int saved = errno, r;
-  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+  if (fd < 0 || (nonblocking && (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)))) {
     free(op);
     return WSEVENT_ENOTSOCK;
   }
@@ -862,19 +870,35 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
   op->routine = routine;
   op->release = routine != NULL ? ov->release : NULL;
   op->event = ov->event;
+  bool in = op->kind == OP_RECV || op->kind == OP_ACCEPT;
   pthread_mutex_lock(&wse_reactor_mutex);
-  struct ovsock *s = NULL;
-  r = sock_for(fd, &st, &s);
-  if (r == WSEVENT_OK && (pending_in(&s->in, ov) || pending_in(&s->out, ov)))
-    r = WSEVENT_EINVAL; /* the record is in use */
+  struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
+  bool first = !nonblocking && s != NULL && (in ? s->in.head : s->out.head) == NULL;
+  enum outcome o = AGAIN;
+  r = WSEVENT_OK;
+  if (first) {
+    if (pending_in(&s->in, ov) || pending_in(&s->out, ov))
+      r = WSEVENT_EINVAL; /* the record is in use */
+    else if ((o = try_op(fd, op)) == FAILED && (errno == ENOTSOCK || errno == EBADF))
+      r = WSEVENT_ENOTSOCK;
+  }
+  if (r == WSEVENT_OK && o == AGAIN) {
+    if (!nonblocking && (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
+      r = WSEVENT_ENOTSOCK;
+    else
+      r = sock_for(fd, &st, &s);
+    if (r == WSEVENT_OK && !first && (pending_in(&s->in, ov) || pending_in(&s->out, ov)))
+      r = WSEVENT_EINVAL; /* the record is in use */
+  }
   if (r != WSEVENT_OK) {
     wse_reactor_unlock();
     free(op);
     return r;
   }
-  struct queue *q = op->kind == OP_RECV || op->kind == OP_ACCEPT ? &s->in : &s->out;
-  enum outcome o = AGAIN;
-  if (op->kind == OP_CONNECT) {
+  struct queue *q = in ? &s->in : &s->out;
+  if (first) {
+    /* tried already */
+  } else if (op->kind == OP_CONNECT) {
     if (q->head != NULL) { /* a connect (or a send) is under way */
       wse_reactor_unlock();
       free(op);
