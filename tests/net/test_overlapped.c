@@ -436,7 +436,7 @@ TEST(test_datagrams_carry_their_address_and_truncation) {
  * socket, not in the old socket's queue. */
 TEST(test_a_reused_descriptor_is_never_the_old_socket) {
   int c, s = tcp_pair(&c);
-  char buf[8];
+  char buf[8] = "";
   wsevent_buf_t b = {sizeof buf, buf};
   wsevent_overlapped_t ov = record(0);
   ASSERT_EQ(send(c, "one", 3, 0), 3);
