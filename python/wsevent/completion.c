@@ -23,12 +23,14 @@
  */
 static _Thread_local PyObject *routine_type, *routine_value, *routine_tb;
 
-void wse_py_run_routine(void *context) {
-  PyObject *callable = context;
+/* Call callable(arg) (no argument if arg is NULL) with the GIL, keep its
+ * exception for the wait, and drop `owned`. */
+static void run_routine(PyObject *callable, PyObject *arg, PyObject *owned) {
   if (interpreter_gone())
     return; /* nothing can run, nor be released */
   PyGILState_STATE g = PyGILState_Ensure();
-  PyObject *r = PyObject_CallNoArgs(callable);
+  PyObject *r = arg != NULL ? PyObject_CallOneArg(callable, arg)
+                            : PyObject_CallNoArgs(callable);
   if (r == NULL) {
     if (routine_type == NULL)
       PyErr_Fetch(&routine_type, &routine_value, &routine_tb);
@@ -36,24 +38,16 @@ void wse_py_run_routine(void *context) {
       PyErr_WriteUnraisable(callable);
   }
   Py_XDECREF(r);
-  Py_DECREF(callable);
+  Py_DECREF(owned);
   PyGILState_Release(g);
 }
 
+void wse_py_run_routine(void *context) {
+  run_routine(context, NULL, context);
+}
+
 void wse_py_run_routine_with(PyObject *callable, PyObject *arg) {
-  if (interpreter_gone())
-    return;
-  PyGILState_STATE g = PyGILState_Ensure();
-  PyObject *r = PyObject_CallOneArg(callable, arg);
-  if (r == NULL) {
-    if (routine_type == NULL)
-      PyErr_Fetch(&routine_type, &routine_value, &routine_tb);
-    else
-      PyErr_WriteUnraisable(callable);
-  }
-  Py_XDECREF(r);
-  Py_DECREF(arg);
-  PyGILState_Release(g);
+  run_routine(callable, arg, arg);
 }
 
 void wse_py_release_routine(void *context) {

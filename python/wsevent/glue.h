@@ -100,6 +100,9 @@ void wse_py_release_routine(void *context);
 /* Run callable(arg) as a routine (GIL taken, the first error kept for the
  * wait), then drop the reference to arg the caller gave away. */
 void wse_py_run_routine_with(PyObject *callable, PyObject *arg);
+
+/* network.c: a socket call's flags: an int that fits a C int. */
+int wse_py_socket_flags(PyObject *obj, int *flags);
 /* After a wait that may have run routines: raise what one raised. */
 int wse_py_reraise_routine_error(void);
 void wse_py_drop_routine_error(void);

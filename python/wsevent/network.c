@@ -198,7 +198,7 @@ static PyObject *mod_enum_network_events(PyObject *module, PyObject *args,
 
 /* ---- the socket calls that re-enable network events, as Winsock's do ---- */
 
-static int socket_flags(PyObject *obj, int *flags) {
+int wse_py_socket_flags(PyObject *obj, int *flags) {
   if (!PyLong_Check(obj)) {
     PyErr_Format(PyExc_TypeError, "flags must be an int, not %.100s",
                  Py_TYPE(obj)->tp_name);
@@ -245,7 +245,7 @@ static PyObject *mod_recv(PyObject *module, PyObject *const *args,
     return NULL;
   int fd = PyObject_AsFileDescriptor(args[0]);
   if (fd < 0 || int_arg(args[1], "bufsize", &size) < 0 ||
-      (nargs > 2 && socket_flags(args[2], &flags) < 0))
+      (nargs > 2 && wse_py_socket_flags(args[2], &flags) < 0))
     return NULL;
   if (size < 0) {
     PyErr_SetString(PyExc_ValueError, "negative buffersize in recv");
@@ -278,7 +278,7 @@ static PyObject *mod_recv_into(PyObject *module, PyObject *const *args,
     return NULL;
   int fd = PyObject_AsFileDescriptor(args[0]);
   if (fd < 0 || (nargs > 2 && int_arg(args[2], "nbytes", &nbytes) < 0) ||
-      (nargs > 3 && socket_flags(args[3], &flags) < 0))
+      (nargs > 3 && wse_py_socket_flags(args[3], &flags) < 0))
     return NULL;
   if (PyObject_GetBuffer(args[1], &view, PyBUF_WRITABLE) < 0) {
     if (PyErr_ExceptionMatches(PyExc_BufferError)) {
@@ -316,7 +316,7 @@ static PyObject *mod_send(PyObject *module, PyObject *const *args,
   if (!check_nargs("send", nargs, 2, 3))
     return NULL;
   int fd = PyObject_AsFileDescriptor(args[0]);
-  if (fd < 0 || (nargs > 2 && socket_flags(args[2], &flags) < 0))
+  if (fd < 0 || (nargs > 2 && wse_py_socket_flags(args[2], &flags) < 0))
     return NULL;
   if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
     return NULL;

@@ -122,18 +122,6 @@ static int check_size(PyObject *obj, Py_ssize_t *n) {
   return 0;
 }
 
-static int check_flags(PyObject *obj, int *flags) {
-  long v = PyLong_AsLong(obj);
-  if (v == -1 && PyErr_Occurred())
-    return -1;
-  if (v < INT_MIN || v > INT_MAX) {
-    PyErr_SetString(PyExc_OverflowError, "flags out of range");
-    return -1;
-  }
-  *flags = (int)v;
-  return 0;
-}
-
 static int socket_family(int fd) {
   int family = AF_UNSPEC;
   socklen_t len = sizeof family;
@@ -447,7 +435,7 @@ static PyObject *recv_common(PyObject *module, PyObject *args, PyObject *kw,
                                    kwlist, &sock, &size_obj, &flags_obj, &event,
                                    &routine) ||
       check_size(size_obj, &size) < 0 ||
-      (flags_obj != NULL && check_flags(flags_obj, &flags) < 0))
+      (flags_obj != NULL && wse_py_socket_flags(flags_obj, &flags) < 0))
     return NULL;
   OperationObject *op = (OperationObject *)new_operation(module, kind, sock, event, routine);
   if (op == NULL)
@@ -482,7 +470,7 @@ static PyObject *mod_recv_into_overlapped(PyObject *module, PyObject *args,
   if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|O$OO:recv_into_overlapped",
                                    kwlist, &sock, &buffer, &flags_obj, &event,
                                    &routine) ||
-      (flags_obj != NULL && check_flags(flags_obj, &flags) < 0))
+      (flags_obj != NULL && wse_py_socket_flags(flags_obj, &flags) < 0))
     return NULL;
   OperationObject *op =
       (OperationObject *)new_operation(module, K_RECV_INTO, sock, event, routine);
@@ -513,7 +501,7 @@ static PyObject *send_common(PyObject *module, PyObject *args, PyObject *kw,
               : PyArg_ParseTupleAndKeywords(args, kw, "OO|O$OO:send_overlapped",
                                             kwlist, &sock, &data, &flags_obj,
                                             &event, &routine);
-  if (!ok || (flags_obj != NULL && check_flags(flags_obj, &flags) < 0))
+  if (!ok || (flags_obj != NULL && wse_py_socket_flags(flags_obj, &flags) < 0))
     return NULL;
   OperationObject *op =
       (OperationObject *)new_operation(module, K_SEND, sock, event, routine);

@@ -272,9 +272,14 @@ TEST(test_without_futex_waitv_waits_still_work) {
   end_namespace();
 }
 
+static pid_t main_tid;
+
+/* Queue a routine to the main thread once it sleeps in its wait. */
 static void *queue_soon(void *arg) {
   wsevent_thread_t *target = arg;
-  usleep(20000);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)main_tid);
+  until_task_sleeps(path);
   wsevent_queue_completion(*target, (wsevent_completion_fn)free, malloc(1));
   return NULL;
 }
@@ -300,6 +305,7 @@ TEST(test_timeouts_and_alertable_waits_on_named_events) {
 
   wsevent_thread_t self;
   ASSERT_EQ(wsevent_thread_self(&self), WSEVENT_OK);
+  main_tid = gettid();
   pthread_t t;
   ASSERT_EQ(pthread_create(&t, NULL, queue_soon, &self), 0);
   ASSERT_EQ(wsevent_wait_multiple(&ev, 1, WSEVENT_ALERTABLE, 10000, NULL),

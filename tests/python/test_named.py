@@ -55,8 +55,20 @@ def consumer(item, stop, ack, counts, slot):
     counts[slot] = n
 
 
-def waiter_forever(name):
-    wsevent.Event.open(name).wait()
+def waiter_forever(name, ready):
+    e = wsevent.Event.open(name)
+    ready.set()
+    e.wait()
+
+
+def until_sleeping(pid):
+    """Until pid's main thread sleeps (in the wait it was about to start)."""
+    for _ in range(10000):
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rpartition(")")[2].split()[0] == "S":
+                return
+        wsevent.sleep(0.001)
+    raise AssertionError("the child never went to sleep")
 
 
 def setter_by_name(name):
@@ -219,9 +231,11 @@ def test_wait_all_mixes_local_and_named_events():
 
 def test_a_process_killed_in_a_wait_loses_nothing():
     e = wsevent.Event(name=unique("kill"), manual_reset=False)
-    p = SPAWN.Process(target=waiter_forever, args=(e.name,))
+    ready = wsevent.Event(name=unique("ready"))
+    p = SPAWN.Process(target=waiter_forever, args=(e.name, ready))
     p.start()
-    time.sleep(0.5)  # let it block (killing it earlier tests less, not wrong)
+    assert ready.wait(20)
+    until_sleeping(p.pid)  # in its wait
     os.kill(p.pid, signal.SIGKILL)
     p.join(30)
     assert p.exitcode == -signal.SIGKILL

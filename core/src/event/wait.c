@@ -395,10 +395,16 @@ static wsevent_time_t deadline_after_ms(uint32_t ms) {
 
 /* ---- sleeping ---- */
 
-/* Sleep until satisfied, the deadline, or (if interruptible) a signal.
- * Returns WSEVENT_OK if satisfied, else WSEVENT_TIMEOUT/INTERRUPTED. */
-static int sleep_on(struct wse_waiter *w, wsevent_time_t deadline,
-                    bool interruptible) {
+/*
+ * Sleep until satisfied, the deadline, or (if interruptible) a signal.
+ * Returns WSEVENT_OK if satisfied, else WSEVENT_TIMEOUT/INTERRUPTED.
+ *
+ * The thread sleeps on its own futex word; a wait on named events sleeps
+ * on their words too (they may change in other processes), and looks
+ * again under the lock whenever one moves.
+ */
+static int sleep_direct(struct wse_waiter *w, wsevent_time_t deadline,
+                        bool interruptible) {
   struct timespec ts;
   const struct timespec *dl = NULL;
   if (deadline != WSEVENT_NEVER) {
@@ -410,7 +416,8 @@ static int sleep_on(struct wse_waiter *w, wsevent_time_t deadline,
   if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_ASLEEP))
     return WSEVENT_OK; /* satisfied before we fell asleep */
   for (;;) {
-    int err = wse_futex_wait(&w->futex, WSE_W_ASLEEP, dl);
+    int err = w->n_named > 0 ? wse_named_sleep(w, deadline)
+                             : wse_futex_wait(&w->futex, WSE_W_ASLEEP, dl);
     if (atomic_load(&w->futex) == WSE_W_DONE)
       return WSEVENT_OK;
     if (err == ETIMEDOUT)
@@ -418,43 +425,20 @@ static int sleep_on(struct wse_waiter *w, wsevent_time_t deadline,
     if (err == EINTR && interruptible)
       return WSEVENT_INTERRUPTED;
     /* EAGAIN, a spurious wake-up or an ignored EINTR: sleep again, with
-     * the same absolute deadline. */
+     * the same absolute deadline.  A named word that moved (or a slice
+     * that ended) is looked at first; satisfied here, the futex word goes
+     * to DONE with no wake-up. */
+    if (w->n_named > 0) {
+      wse_lock();
+      if (!w->satisfied)
+        wse_try_satisfy(w, false);
+      wse_unlock();
+      if (atomic_load(&w->futex) == WSE_W_DONE)
+        return WSEVENT_OK;
+      if (deadline <= wsevent_now())
+        return WSEVENT_TIMEOUT;
+    }
   }
-}
-
-/* sleep_on() for a wait on named events: their words may change in other
- * processes, so the thread sleeps on them too, and looks again under the
- * lock whenever one moves. */
-static int sleep_named(struct wse_waiter *w, wsevent_time_t deadline,
-                       bool interruptible) {
-  uint32_t expected = WSE_W_AWAKE;
-  if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_ASLEEP))
-    return WSEVENT_OK;
-  for (;;) {
-    int err = wse_named_sleep(w, deadline);
-    if (atomic_load(&w->futex) == WSE_W_DONE)
-      return WSEVENT_OK;
-    if (err == ETIMEDOUT)
-      return WSEVENT_TIMEOUT;
-    if (err == EINTR && interruptible)
-      return WSEVENT_INTERRUPTED;
-    /* A word moved, a slice ended, or an ignored signal: look again.
-     * Satisfied here, the futex word goes to DONE with no wake-up. */
-    wse_lock();
-    if (!w->satisfied)
-      wse_try_satisfy(w, false);
-    wse_unlock();
-    if (atomic_load(&w->futex) == WSE_W_DONE)
-      return WSEVENT_OK;
-    if (deadline <= wsevent_now())
-      return WSEVENT_TIMEOUT;
-  }
-}
-
-static int sleep_direct(struct wse_waiter *w, wsevent_time_t deadline,
-                        bool interruptible) {
-  return w->n_named > 0 ? sleep_named(w, deadline, interruptible)
-                        : sleep_on(w, deadline, interruptible);
 }
 
 /*
