@@ -54,6 +54,55 @@ int wse_lua_check_fd(lua_State *L, int arg) {
   return -1;
 }
 
+/* ---- which socket object was selected on which descriptor ----
+ *
+ * An enumeration checks with fstat(2) that its descriptor is still the
+ * socket that was selected (a program may close a luasocket object
+ * without telling the library, and the number go to another socket): most
+ * of an enumeration's cost.  A luasocket object, once closed, holds no
+ * descriptor again; so if the object enumerated is the very one that was
+ * selected on fd and still holds fd, fd was not closed since, and the
+ * check is skipped.  A weak-valued table in the registry, by descriptor;
+ * only userdata (a table's getfd may move to another socket). */
+static const char selected_key = 0;
+
+static void push_selected(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &selected_key) == LUA_TTABLE)
+    return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_newtable(L); /* its metatable */
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &selected_key);
+}
+
+/* Remember the value at arg as the object selected on fd. */
+static void remember_selected(lua_State *L, int arg, int fd) {
+  arg = lua_absindex(L, arg);
+  push_selected(L);
+  if (lua_type(L, arg) == LUA_TUSERDATA)
+    lua_pushvalue(L, arg);
+  else
+    lua_pushnil(L);
+  lua_rawseti(L, -2, fd);
+  lua_pop(L, 1);
+}
+
+/* WSEVENT_ENUM_SAME_SOCKET if the value at arg is the object selected on
+ * fd. */
+static unsigned same_socket(lua_State *L, int arg, int fd) {
+  if (lua_type(L, arg) != LUA_TUSERDATA)
+    return 0;
+  push_selected(L);
+  lua_rawgeti(L, -1, fd);
+  unsigned flags = lua_rawequal(L, -1, arg) ? WSEVENT_ENUM_SAME_SOCKET : 0;
+  lua_pop(L, 2);
+  return flags;
+}
+
 static int l_event_select(lua_State *L) {
   int fd = wse_lua_check_fd(L, 1);
   lua_Integer mask = luaL_checkinteger(L, 3);
@@ -65,6 +114,7 @@ static int l_event_select(lua_State *L) {
   int r = wsevent_event_select(fd, h, (long)mask);
   if (r != WSEVENT_OK)
     return wse_lua_fail(L, r);
+  remember_selected(L, 1, fd);
   /* The descriptor is non-blocking now, as on Windows; tell a luasocket
    * object too (timeout 0), so that its methods agree instead of polling. */
   if (!lua_isinteger(L, 1)) {
@@ -84,7 +134,7 @@ static int l_enum_network_events(lua_State *L) {
   int fd = wse_lua_check_fd(L, 1);
   wsevent_t h = lua_isnoneornil(L, 2) ? 0 : wse_lua_check_event(L, 2)->handle;
   struct wsevent_network_events ne;
-  int r = wsevent_enum_network_events(fd, h, &ne);
+  int r = wsevent_enum_network_events_ex(fd, h, &ne, same_socket(L, 1, fd));
   if (r != WSEVENT_OK)
     return wse_lua_fail(L, r);
   lua_createtable(L, 0, 4);
@@ -185,6 +235,7 @@ static int l_accept(lua_State *L) {
     int r = wsevent_event_select(c, ev, mask);
     if (r != WSEVENT_OK)
       return wse_lua_fail(L, r);
+    remember_selected(L, -1, c);
     lua_getfield(L, -1, "settimeout");
     lua_pushvalue(L, -2);
     lua_pushinteger(L, 0);

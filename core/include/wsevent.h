@@ -540,6 +540,21 @@ WSEVENT_EXTERN int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
                                                struct wsevent_network_events *out);
 
 /*
+ * wsevent_enum_network_events_ex: wsevent_enum_network_events() with
+ * flags: WSEVENT_ENUM_SAME_SOCKET says the caller knows fd has stayed open
+ * since it was selected (a language binding whose socket object, the one
+ * that was selected, still holds fd).  The enumeration then skips the
+ * fstat(2) that otherwise makes sure fd is still the socket that was
+ * selected (one closed behind the library's back whose number went to
+ * another file must not report the old socket's record); it is most of an
+ * enumeration's cost.  Other flags: WSEVENT_EINVAL.
+ */
+#define WSEVENT_ENUM_SAME_SOCKET 0x1u
+WSEVENT_EXTERN int wsevent_enum_network_events_ex(
+    int fd, wsevent_t event_to_reset, struct wsevent_network_events *out,
+    unsigned flags);
+
+/*
  * The socket calls that re-enable network events, as Winsock's calls do.
  * Each makes the system call of the same name and returns what it returns
  * (-1 with errno on failure; sends never raise SIGPIPE); then, on a socket

@@ -185,7 +185,7 @@ def accept(sock):
         conn = _socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
     else:
         conn = _socket.socket(fileno=fd)
-    if _wsevent._socket_selection(fd)[1]:
+    if _wsevent._accepted(conn):
         conn.setblocking(False)  # as the descriptor is: methods agree
     try:
         address = conn.getpeername()

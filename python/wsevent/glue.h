@@ -32,6 +32,10 @@ typedef struct {
   PyTypeObject *operation_type;
   PyTypeObject *netevents_type;
   PyObject *error;
+  /* network.c: weak references to the socket objects selected, by
+   * descriptor (the GIL guards them). */
+  PyObject **selected;
+  int n_selected;
 } module_state;
 
 /* Event's states: made by __new__, then __init__ gives it a handle. */
@@ -67,6 +71,9 @@ PyObject *wse_py_event_from_handle(module_state *st, wsevent_t handle,
 /* The handle of an open Event, or of an int if allow_int; -1 if neither. */
 int wse_py_handle_of(module_state *st, PyObject *obj, int allow_int,
                      wsevent_t *handle);
+
+/* network.c */
+void wse_py_forget_selected(module_state *st);
 
 /* wait.c */
 extern PyMethodDef wse_py_wait_methods[];

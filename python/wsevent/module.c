@@ -252,6 +252,7 @@ static int module_clear(PyObject *m) {
   Py_CLEAR(st->operation_type);
   Py_CLEAR(st->netevents_type);
   Py_CLEAR(st->error);
+  wse_py_forget_selected(st);
   return 0;
 }
 

@@ -44,6 +44,69 @@ static int optional_event(module_state *st, PyObject *obj, int allow_none,
   return wse_py_handle_of(st, obj, 0, h);
 }
 
+/* ---- which socket object was selected on which descriptor ----
+ *
+ * An enumeration checks with fstat(2) that its descriptor is still the
+ * socket that was selected: a program may close a socket object without
+ * telling the library, and the number go to another socket.  That call is
+ * most of an enumeration's cost.  A socket object, once closed, never
+ * holds a descriptor again; so if the object enumerated is the very one
+ * that was selected on fd and still holds fd, fd was not closed since
+ * (short of os.close() on a descriptor a socket object owns, which Python
+ * does not survive either), and the enumeration skips the check. */
+
+void wse_py_forget_selected(module_state *st) {
+  for (int i = 0; i < st->n_selected; i++)
+    Py_CLEAR(st->selected[i]);
+  PyMem_Free(st->selected);
+  st->selected = NULL;
+  st->n_selected = 0;
+}
+
+/* Remember sock as the object selected on fd (only a socket.socket: a
+ * wrapper's fileno() may move to another socket).  0, or -1 (memory). */
+static int remember_selected(module_state *st, PyObject *sock, int fd) {
+  PyObject *ref = NULL;
+  if (fd < st->n_selected)
+    Py_CLEAR(st->selected[fd]);
+  if (PyLong_Check(sock))
+    return 0;
+  PyObject *mod = PyImport_ImportModule("socket");
+  if (mod == NULL)
+    return -1;
+  PyObject *type = PyObject_GetAttrString(mod, "socket");
+  Py_DECREF(mod);
+  int is_socket = type != NULL ? PyObject_IsInstance(sock, type) : -1;
+  Py_XDECREF(type);
+  if (is_socket <= 0)
+    return is_socket;
+  if (fd >= st->n_selected) {
+    int n = fd < 64 ? 64 : fd + 1 + fd / 2;
+    PyObject **grown = PyMem_Realloc(st->selected, (size_t)n * sizeof *grown);
+    if (grown == NULL) {
+      PyErr_NoMemory();
+      return -1;
+    }
+    for (int i = st->n_selected; i < n; i++)
+      grown[i] = NULL;
+    st->selected = grown;
+    st->n_selected = n;
+  }
+  ref = PyWeakref_NewRef(sock, NULL);
+  if (ref == NULL)
+    return -1;
+  st->selected[fd] = ref;
+  return 0;
+}
+
+/* WSEVENT_ENUM_SAME_SOCKET if sock is the object selected on fd. */
+static unsigned same_socket(module_state *st, PyObject *sock, int fd) {
+  return fd < st->n_selected && st->selected[fd] != NULL &&
+                 PyWeakref_GET_OBJECT(st->selected[fd]) == sock
+             ? WSEVENT_ENUM_SAME_SOCKET
+             : 0;
+}
+
 static PyObject *mod_event_select(PyObject *module, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"sock", "event", "mask", NULL};
   PyObject *sock, *event, *mask_obj;
@@ -60,6 +123,8 @@ static PyObject *mod_event_select(PyObject *module, PyObject *args, PyObject *kw
   int r = wsevent_event_select(fd, h, mask);
   if (r != WSEVENT_OK)
     return wse_py_raise(st, r, NULL);
+  if (remember_selected(st, sock, fd) < 0)
+    return NULL;
   Py_RETURN_NONE;
 }
 
@@ -184,7 +249,7 @@ static PyObject *mod_enum_network_events(PyObject *module, PyObject *args,
   int fd = PyObject_AsFileDescriptor(sock);
   if (fd < 0 || optional_event(st, event, 1, &h, "event") < 0)
     return NULL;
-  int r = wsevent_enum_network_events(fd, h, &ne);
+  int r = wsevent_enum_network_events_ex(fd, h, &ne, same_socket(st, sock, fd));
   if (r != WSEVENT_OK)
     return wse_py_raise(st, r, NULL);
   NetEventsObject *o = PyObject_New(NetEventsObject, st->netevents_type);
@@ -346,16 +411,40 @@ static PyObject *mod_accept(PyObject *module, PyObject *sock) {
   return PyLong_FromLong(c);
 }
 
-/* _socket_selection(sock): (event handle, mask), (0, 0) if not selected. */
-static PyObject *mod_socket_selection(PyObject *module, PyObject *sock) {
-  int fd = PyObject_AsFileDescriptor(sock);
-  if (fd < 0)
-    return NULL;
+/* sock's descriptor and selection; 0, or -1 with an exception. */
+static int selection_of(PyObject *module, PyObject *sock, int *fd,
+                        wsevent_t *ev, long *mask) {
+  *fd = PyObject_AsFileDescriptor(sock);
+  if (*fd < 0)
+    return -1;
+  int r = wsevent_socket_selection(*fd, ev, mask);
+  if (r != WSEVENT_OK) {
+    wse_py_raise(wse_py_state(module), r, NULL);
+    return -1;
+  }
+  return 0;
+}
+
+/* _accepted(conn): the socket object made for a descriptor from _accept:
+ * remembered as the object selected on it if it has the listener's
+ * selection.  Returns the mask (0: not selected). */
+static PyObject *mod_accepted(PyObject *module, PyObject *conn) {
+  int fd;
   wsevent_t ev;
   long mask;
-  int r = wsevent_socket_selection(fd, &ev, &mask);
-  if (r != WSEVENT_OK)
-    return wse_py_raise(wse_py_state(module), r, NULL);
+  if (selection_of(module, conn, &fd, &ev, &mask) < 0 ||
+      (mask != 0 && remember_selected(wse_py_state(module), conn, fd) < 0))
+    return NULL;
+  return PyLong_FromLong(mask);
+}
+
+/* _socket_selection(sock): (event handle, mask), (0, 0) if not selected. */
+static PyObject *mod_socket_selection(PyObject *module, PyObject *sock) {
+  int fd;
+  wsevent_t ev;
+  long mask;
+  if (selection_of(module, sock, &fd, &ev, &mask) < 0)
+    return NULL;
   return Py_BuildValue("Kl", (unsigned long long)ev, mask);
 }
 
@@ -446,6 +535,9 @@ PyMethodDef wse_py_network_methods[] = {
      "send(sock, data, flags=0, /)\n--\n\nsocket.send through wsevent: the "
      "number of bytes sent (never raises SIGPIPE); BlockingIOError when the "
      "buffer is full, after which FD_WRITE is recorded once there is room."},
+    {"_accepted", mod_accepted, METH_O,
+     "_accepted(conn, /)\n--\n\nThe socket object made for a descriptor "
+     "from _accept: its selection mask (remembered with the object)."},
     {"_socket_selection", mod_socket_selection, METH_O,
      "_socket_selection(sock, /)\n--\n\n(event handle, mask) of sock's "
      "event_select."},

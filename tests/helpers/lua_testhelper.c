@@ -1,6 +1,7 @@
 /* lua_testhelper.c: delayed_set.c for Lua tests (require "testhelper"). */
 #include <pthread.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "lauxlib.h"
 #include "lua.h"
@@ -125,6 +126,14 @@ static int capi_release(lua_State *L) {
   return 1;
 }
 
+/* dup2(from, to): put the file of descriptor `from` on number `to` behind
+ * everybody's back (lua-posix does not load under 5.4). */
+static int l_dup2(lua_State *L) {
+  int from = (int)luaL_checkinteger(L, 1), to = (int)luaL_checkinteger(L, 2);
+  lua_pushboolean(L, dup2(from, to) == to);
+  return 1;
+}
+
 __attribute__((visibility("default"))) int luaopen_testhelper(lua_State *L) {
   static const luaL_Reg f[] = {{"set_later", set_later},
                                {"set_now", set_now},
@@ -135,6 +144,7 @@ __attribute__((visibility("default"))) int luaopen_testhelper(lua_State *L) {
                                {"capi_from_handle", capi_from_handle},
                                {"capi_queue_later", capi_queue_later},
                                {"capi_release", capi_release},
+                               {"dup2", l_dup2},
                                {NULL, NULL}};
   capi = wsevent_lua_import(L);
   luaL_newlib(L, f);

@@ -115,6 +115,58 @@ describe("event_select", function()
     c:close()
   end)
 
+  it("trusts only the socket object that was selected, while it is open", function()
+    -- The selected object, still open on its descriptor, is enumerated
+    -- without the check that the number is still its socket; an integer,
+    -- or another object on a reused number, gets the check.
+    local helper = require "testhelper"
+    local c, s = tcp_pair()
+    local ev = wsevent.event()
+    assert.is_true(wsevent.event_select(s, ev, wsevent.FD_READ | wsevent.FD_CLOSE))
+    c:send("y")
+    assert.is_true(ev:wait(5)) -- set by recording: nothing enumerated yet
+    -- Another file put on the number behind the object's back (a program
+    -- bug): the object is trusted and sees its selection's record.
+    local fd = math.tointeger(s:getfd())
+    local c2, s2 = tcp_pair()
+    assert.is_true(helper.dup2(math.tointeger(s2:getfd()), fd))
+    assert.equals(wsevent.FD_READ, assert(wsevent.enum_network_events(s, ev)).events)
+    assert.is_false(ev:is_set())
+    assert.equals(0, assert(wsevent.enum_network_events(fd)).events) -- checked: dropped
+    -- Closed, and the number reused under a new object: checked, dropped.
+    local c3, s3 = tcp_pair()
+    assert.is_true(wsevent.event_select(s3, ev, wsevent.FD_READ))
+    local n = math.tointeger(s3:getfd())
+    c3:send("z")
+    assert.is_true(ev:wait(5))
+    s3:close()
+    local fresh = assert(socket.tcp4())
+    assert.is_true(helper.dup2(math.tointeger(fresh:getfd()), n))
+    local reused = assert(socket.tcp4())
+    reused:close()
+    reused:setfd(n) -- luasocket's own: an object on that number
+    assert.equals(0, assert(wsevent.enum_network_events(reused)).events)
+    for _, x in ipairs{c, s, c2, s2, c3, fresh, reused} do x:close() end
+  end)
+
+  it("trusts a socket accepted with wsevent.accept as selected", function()
+    local helper = require "testhelper"
+    local l, port = listener()
+    local ev = wsevent.event()
+    assert.is_true(wsevent.event_select(l, ev, wsevent.FD_ACCEPT | wsevent.FD_READ))
+    local c = assert(socket.connect("127.0.0.1", port))
+    assert.is_true(ev:wait(5)) -- FD_ACCEPT: left in the record
+    local conn = assert(wsevent.accept(l))
+    ev:reset()
+    c:send("hi")
+    assert.is_true(ev:wait(5)) -- set by recording conn's FD_READ
+    local other = assert(socket.tcp4())
+    assert.is_true(helper.dup2(math.tointeger(other:getfd()), math.tointeger(conn:getfd())))
+    assert.equals(wsevent.FD_READ, assert(wsevent.enum_network_events(conn, ev)).events)
+    assert.equals(0, assert(wsevent.enum_network_events(math.tointeger(conn:getfd()))).events)
+    for _, x in ipairs{c, conn, other, l} do x:close() end
+  end)
+
   it("refuses Windows-only bits and bad arguments", function()
     local s = socket.tcp4()
     local ok, _, code = wsevent.event_select(s, wsevent.event(), wsevent.FD_QOS)

@@ -590,6 +590,42 @@ TEST(test_socket_closed_while_selected_is_dropped_cleanly) {
   close(fresh); close(c); close(c2); close(s2);
 }
 
+TEST(test_enumeration_trusting_the_caller_skips_the_reuse_check) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  int pipefd[2];
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ), WSEVENT_OK);
+  ASSERT_EQ(wsevent_enum_network_events_ex(s, ev, &ne, 0x2u), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_enum_network_events_ex(s, ev, NULL, WSEVENT_ENUM_SAME_SOCKET),
+            WSEVENT_EINVAL);
+  ASSERT_EQ(pipe(pipefd), 0); /* not a socket comes first, as on Windows */
+  ASSERT_EQ(wsevent_enum_network_events_ex(pipefd[0], ev, &ne, 0x2u),
+            WSEVENT_ENOTSOCK);
+  /* Nothing was enumerated yet, so the event is set only by recording
+   * (never by a late set after an enumeration took the record). */
+  ASSERT_EQ(write(c, "y", 1), 1);
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  /* Another file put on the number behind the library's back: a caller
+   * that vouches gets the selection's record as it stands (its promise was
+   * broken), and the event reset in the same step; one that does not gets
+   * the check, which drops the selection. */
+  int other_c, other = tcp_pair(&other_c);
+  ASSERT_EQ(dup2(other, s), s);
+  ASSERT_EQ(wsevent_enum_network_events_ex(s, ev, &ne, WSEVENT_ENUM_SAME_SOCKET),
+            WSEVENT_OK);
+  ASSERT_EQ(ne.network_events, WSEVENT_FD_READ);
+  ASSERT_EQ(wsevent_is_set(ev), 0);
+  ASSERT_EQ(poll_events(s, 0, &ne), 0);
+  wsevent_t now;
+  ASSERT_EQ(wsevent_socket_selection(s, &now, &(long){0}), WSEVENT_OK);
+  ASSERT_EQ(now, 0); /* dropped: the number is another socket's now */
+  wsevent_close(ev);
+  close(pipefd[0]); close(pipefd[1]);
+  close(other); close(other_c); close(s); close(c);
+}
+
 TEST(test_a_thousand_sockets_selected_at_once) {
   enum { N = 1000 };
   struct rlimit rl;

@@ -1,5 +1,6 @@
 """event_select / enum_network_events over loopback sockets, and timers."""
 import errno
+import os
 import resource
 import socket
 import struct
@@ -177,6 +178,63 @@ def test_closed_socket_is_dropped_and_others_keep_working():
     assert info.value.name == "WSEVENT_ENOTSOCK"
     c2.send(b"y")
     assert next_events(s2, other).events == FD.READ
+
+
+def test_enumeration_trusts_only_the_socket_object_that_was_selected():
+    # The selected object, still open on its descriptor, is enumerated
+    # without the check that the number is still its socket; anything else
+    # (an int, another object on a reused number) gets the check.
+    c, s = tcp_pair()
+    ev = wsevent.Event()
+    mask = FD.READ | FD.CLOSE
+    wsevent.event_select(s, ev, mask)
+    c.send(b"y")
+    assert ev.wait(5)  # set by recording: nothing was enumerated yet
+    fd = s.fileno()
+    # A socket put on the number behind the object's back (a program bug:
+    # Python's own socket object would then close a stranger): the object
+    # is trusted and sees its selection's record; an int is checked, and
+    # the check drops the selection.
+    c2, s2 = tcp_pair()
+    os.dup2(s2.fileno(), fd)
+    assert wsevent.enum_network_events(s, ev).events == FD.READ
+    assert not ev.is_set()
+    assert wsevent.enum_network_events(fd).events == FD(0)
+    assert wsevent._wsevent._socket_selection(fd) == (0, 0)
+    # Closed, and the number reused by a socket nobody selected: the new
+    # object is not the one remembered, so the stale selection is dropped.
+    c3, s3 = tcp_pair()
+    wsevent.event_select(s3, ev, FD.READ)
+    n = s3.fileno()
+    s3.close()
+    fresh = socket.socket()
+    os.dup2(fresh.fileno(), n)  # (a no-op if fresh got n)
+    reused = fresh if fresh.fileno() == n else socket.socket(fileno=n)
+    assert wsevent.enum_network_events(reused).events == FD(0)
+    assert wsevent._wsevent._socket_selection(n) == (0, 0)
+    for x in {c, c2, s, s2, c3, fresh, reused}:
+        x.close()
+
+
+def test_accepted_socket_objects_are_trusted_as_selected():
+    l = listener()
+    ev = wsevent.Event()
+    wsevent.event_select(l, ev, FD.ACCEPT | FD.READ | FD.CLOSE)
+    c = socket.create_connection(l.getsockname())
+    assert ev.wait(5)  # FD_ACCEPT: left in the record, never enumerated
+    conn, _ = wsevent.accept(l)
+    ev.clear()
+    c.send(b"hi")
+    assert ev.wait(5)  # set by recording conn's FD_READ
+    # Trusted (no check): a file put behind its back is not noticed; an
+    # int is checked, and the check drops the selection.
+    other = socket.socket()
+    os.dup2(other.fileno(), conn.fileno())
+    assert wsevent.enum_network_events(conn, ev).events == FD.READ
+    assert wsevent.enum_network_events(conn.fileno()).events == FD(0)
+    assert wsevent._wsevent._socket_selection(conn) == (0, 0)
+    for x in (c, conn, other, l):
+        x.close()
 
 
 def test_a_thousand_sockets_at_once():

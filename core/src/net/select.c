@@ -485,20 +485,27 @@ int wsevent_event_select_ex(int fd, wsevent_t event, long mask, unsigned flags) 
 
 int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
                                 struct wsevent_network_events *out) {
+  return wsevent_enum_network_events_ex(fd, event_to_reset, out, 0);
+}
+
+int wsevent_enum_network_events_ex(int fd, wsevent_t event_to_reset,
+                                   struct wsevent_network_events *out,
+                                   unsigned flags) {
   struct stat st;
   int r = WSEVENT_OK;
 
   if (fd < 0)
     return WSEVENT_ENOTSOCK;
-  int bad = out == NULL ? WSEVENT_EINVAL
+  int bad = out == NULL || (flags & ~WSEVENT_ENUM_SAME_SOCKET) ? WSEVENT_EINVAL
             : event_to_reset != 0 && up()->xIsSet(event_to_reset) < 0
                 ? WSEVENT_EINVAL_HANDLE
                 : WSEVENT_OK;
   pthread_mutex_lock(&wse_reactor_mutex);
   /* One fstat(2) for a selected socket (the check that it is still the
-   * file we selected says it is a socket), one for any other. */
+   * file we selected says it is a socket), unless the caller vouches for
+   * it; one for any other. */
   struct sock *s = sock_of(fd);
-  if (s != NULL && !same_file(s)) {
+  if (s != NULL && !(flags & WSEVENT_ENUM_SAME_SOCKET) && !same_file(s)) {
     drop(s, false);
     s = NULL;
   }
@@ -535,12 +542,12 @@ int wsevent_enum_network_events(int fd, wsevent_t event_to_reset,
      * now: an edge already on its way for the data taken must not record
      * it again. */
     s->deferred |= s->reported & REENABLED_BY_CALLS & ~s->visible;
-    unsigned flags = 0;
+    unsigned ev_flags = 0;
     /* A descriptor poller may never wait, and waiters do not poll the
      * sources of a crowded event (so never call waiting()): re-enable and
      * look now, miss nothing. */
-    if (s->deferred && up()->xGetFlags(s->event, &flags) == WSEVENT_OK &&
-        (flags & (WSEVENT_HAS_DESCRIPTOR | WSEVENT_SOURCES_NOT_POLLED))) {
+    if (s->deferred && up()->xGetFlags(s->event, &ev_flags) == WSEVENT_OK &&
+        (ev_flags & (WSEVENT_HAS_DESCRIPTOR | WSEVENT_SOURCES_NOT_POLLED))) {
       reenable_unseen(s);
       s->recheck = false;
       look(s, AT_ENUM);
@@ -585,25 +592,40 @@ static bool would_block(ssize_t n) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+/* After a receive that asked for `want` bytes and returned n (err its
+ * errno): re-enable as Winsock's recv does. */
+static void received(int fd, ssize_t n, int err, size_t want, int flags) {
+  if (flags & MSG_PEEK)
+    return;
+  /* A stream read that did not fill the buffer took all there was (new
+   * data is caught by the poll, FD_READ being enabled again); nor does one
+   * that would block leave anything.  So no look, no system call: the
+   * common case of an echo loop. */
+  enum left left = MAYBE_LEFT;
+  if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
+    left = NOTHING_LEFT;
+  else if (n > 0 && (size_t)n < want && !(flags & MSG_OOB))
+    left = STREAM_DRAINED;
+  reenable(fd, (flags & MSG_OOB) ? BIT(OOB) : BIT(READ), false, left);
+  errno = err;
+}
+
+/* After a send: nothing to look at (a send that blocked waits for room,
+ * polled; one that did not re-enables nothing). */
+static void sent(int fd, ssize_t n, int err) {
+  reenable(fd, BIT(WRITE), would_block(n), NOTHING_LEFT);
+  errno = err;
+}
+
+/* Each call makes the system call of its own name (recv and send make
+ * recvfrom and sendto, as the C library's do; the msghdr ones cost more
+ * in the kernel). */
 ssize_t wsevent_recvmsg(int fd, struct msghdr *msg, int flags) {
   size_t want = 0;
   for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
     want += msg->msg_iov[i].iov_len;
   ssize_t n = recvmsg(fd, msg, flags);
-  if (!(flags & MSG_PEEK)) {
-    int err = errno;
-    /* A stream read that did not fill the buffer took all there was (new
-     * data is caught by the poll, FD_READ being enabled again); nor does
-     * one that would block leave anything.  So no look, no system call:
-     * the common case of an echo loop. */
-    enum left left = MAYBE_LEFT;
-    if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
-      left = NOTHING_LEFT;
-    else if (n > 0 && (size_t)n < want && !(flags & MSG_OOB))
-      left = STREAM_DRAINED;
-    reenable(fd, (flags & MSG_OOB) ? BIT(OOB) : BIT(READ), false, left);
-    errno = err;
-  }
+  received(fd, n, errno, want, flags);
   return n;
 }
 
@@ -613,22 +635,14 @@ ssize_t wsevent_recv(int fd, void *buf, size_t len, int flags) {
 
 ssize_t wsevent_recvfrom(int fd, void *buf, size_t len, int flags,
                          struct sockaddr *from, socklen_t *fromlen) {
-  struct iovec iov = {buf, len};
-  struct msghdr msg = {.msg_name = from, .msg_namelen = fromlen ? *fromlen : 0,
-                       .msg_iov = &iov, .msg_iovlen = 1};
-  ssize_t n = wsevent_recvmsg(fd, &msg, flags);
-  if (n >= 0 && fromlen != NULL)
-    *fromlen = msg.msg_namelen;
+  ssize_t n = recvfrom(fd, buf, len, flags, from, fromlen);
+  received(fd, n, errno, len, flags);
   return n;
 }
 
 ssize_t wsevent_sendmsg(int fd, const struct msghdr *msg, int flags) {
   ssize_t n = sendmsg(fd, msg, flags | MSG_NOSIGNAL);
-  int err = errno;
-  /* Nothing to look at: a send that blocked waits for room (polled), one
-   * that did not re-enables nothing. */
-  reenable(fd, BIT(WRITE), would_block(n), NOTHING_LEFT);
-  errno = err;
+  sent(fd, n, errno);
   return n;
 }
 
@@ -638,10 +652,9 @@ ssize_t wsevent_send(int fd, const void *buf, size_t len, int flags) {
 
 ssize_t wsevent_sendto(int fd, const void *buf, size_t len, int flags,
                        const struct sockaddr *to, socklen_t tolen) {
-  struct iovec iov = {(void *)buf, len};
-  struct msghdr msg = {.msg_name = (void *)to, .msg_namelen = tolen,
-                       .msg_iov = &iov, .msg_iovlen = 1};
-  return wsevent_sendmsg(fd, &msg, flags);
+  ssize_t n = sendto(fd, buf, len, flags | MSG_NOSIGNAL, to, tolen);
+  sent(fd, n, errno);
+  return n;
 }
 
 int wsevent_accept(int fd, struct sockaddr *addr, socklen_t *addrlen) {
