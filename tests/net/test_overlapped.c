@@ -204,6 +204,71 @@ TEST(test_operations_complete_with_or_without_a_waiter_in_turn) {
   }
 }
 
+/* A receive started right after one that emptied the stream is queued
+ * without a try (overlapped.c, just_drained): bytes the peer sent in
+ * between must still complete it, whoever watches the socket (a waiter on
+ * its event, the thread's alertable wait, or the reactor). */
+static int drained_calls;
+static size_t drained_bytes;
+static void drained_routine(int status, size_t bytes, wsevent_overlapped_t *ov,
+                            int flags) {
+  (void)ov, (void)flags;
+  ASSERT_EQ(status, WSEVENT_OK);
+  drained_calls++;
+  drained_bytes = bytes;
+}
+
+TEST(test_a_receive_started_just_after_the_stream_emptied_gets_what_came) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev;
+  ASSERT_EQ(wsevent_create(&ev, WSEVENT_AUTO_RESET), WSEVENT_OK);
+  int pending = 0;
+  for (int i = 0; i < 300; i++) {
+    unsigned char buf[16], sent = (unsigned char)i;
+    wsevent_buf_t b = {sizeof buf, buf};
+    /* The byte is on its way before the start: a try would find it. */
+    ASSERT_EQ(send(c, &sent, 1, 0), 1);
+    wsevent_overlapped_t ov = record(ev);
+    int mode = i % 3;
+    int r = wsevent_recv_overlapped(s, &b, 1, 0, &ov,
+                                    mode == 1 ? drained_routine : NULL);
+    ASSERT(r == WSEVENT_OK || r == WSEVENT_IO_PENDING);
+    pending += r == WSEVENT_IO_PENDING;
+    if (mode == 0) {
+      ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK); /* polls the socket */
+    } else if (mode == 1) {
+      drained_calls = 0;
+      ASSERT_EQ(wsevent_sleep(5000, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
+      ASSERT_EQ(drained_calls, 1);
+      ASSERT_EQ(drained_bytes, 1);
+    } else {
+      /* Nobody polls: the reactor serves it. */
+      ASSERT_EQ(wsevent_overlapped_result(&ov, 1, NULL, NULL), WSEVENT_OK);
+      ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+    }
+    ASSERT_EQ(ov.status, WSEVENT_OK);
+    ASSERT_EQ(ov.bytes, 1);
+    ASSERT_EQ(buf[0], sent);
+  }
+  printf("# %d of 300 receives were pending with their byte sent\n", pending);
+  /* The stream ends right after a receive emptied it: the next one still
+   * completes, with 0 bytes. */
+  wsevent_overlapped_t ov = record(ev);
+  char buf[16];
+  wsevent_buf_t b = {sizeof buf, buf};
+  ASSERT_EQ(send(c, "z", 1, 0), 1);
+  int r = wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL);
+  ASSERT(r == WSEVENT_OK || r == WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 1, NULL, NULL), WSEVENT_OK);
+  ASSERT_EQ(ov.bytes, 1);
+  shutdown(c, SHUT_WR);
+  ov = record(ev);
+  r = wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL);
+  ASSERT(r == WSEVENT_OK || r == WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 1, NULL, NULL), WSEVENT_OK);
+  ASSERT_EQ(ov.bytes, 0);
+}
+
 /* ---- sends ---- */
 
 struct drain {

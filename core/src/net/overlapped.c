@@ -83,6 +83,13 @@ struct ovsock {
   bool deferred;  /* in the list of sockets to look at when the timer fires */
   struct ovsock *next_deferred;
   wsevent_time_t watched_at; /* when a waiter last watched every operation */
+  /* A stream socket whose last receive emptied its queue (it got fewer
+   * bytes than it asked for), at drained_at, with no readiness reported
+   * since: a receive started soon after is queued without being tried
+   * (see start()). */
+  bool stream;
+  bool drained;
+  wsevent_time_t drained_at;
   struct queue in, out;
 };
 
@@ -173,10 +180,16 @@ enum outcome { DONE, FAILED, AGAIN };
 
 static bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 
-static enum outcome try_recv(int fd, struct op *op) {
+static enum outcome try_recv(const struct ovsock *s, struct op *op) {
+  int fd = s->fd;
   ssize_t n;
   struct msghdr m = {0};
-  if (op->total == 0) {
+  if (s->stream && op->nbufs == 1 && op->total > 0 && op->addr == NULL &&
+      !(op->flags & MSG_OOB)) {
+    /* One buffer of a stream: no flags to learn, and recv(2) costs the
+     * kernel less than recvmsg(2). */
+    n = recv(fd, op->iov[0].iov_base, op->iov[0].iov_len, op->flags | MSG_DONTWAIT);
+  } else if (op->total == 0) {
     /* A receive into no bytes: a readiness probe that takes nothing. */
     char c;
     n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT | (op->flags & MSG_OOB));
@@ -202,14 +215,21 @@ static enum outcome try_recv(int fd, struct op *op) {
 
 static enum outcome try_send(int fd, struct op *op) {
   do {
-    struct msghdr m = {0};
-    m.msg_iov = op->iov + op->cur;
-    m.msg_iovlen = op->nbufs - op->cur;
-    if (op->tolen != 0) {
-      m.msg_name = &op->to;
-      m.msg_namelen = op->tolen;
+    int flags = op->flags | MSG_DONTWAIT | MSG_NOSIGNAL;
+    ssize_t n;
+    if (op->nbufs - op->cur == 1 && op->tolen == 0) {
+      /* One buffer left: send(2) costs the kernel less than sendmsg(2). */
+      n = send(fd, op->iov[op->cur].iov_base, op->iov[op->cur].iov_len, flags);
+    } else {
+      struct msghdr m = {0};
+      m.msg_iov = op->iov + op->cur;
+      m.msg_iovlen = op->nbufs - op->cur;
+      if (op->tolen != 0) {
+        m.msg_name = &op->to;
+        m.msg_namelen = op->tolen;
+      }
+      n = sendmsg(fd, &m, flags);
     }
-    ssize_t n = sendmsg(fd, &m, op->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -257,12 +277,12 @@ static enum outcome try_connect(int fd, struct op *op) {
   return DONE;
 }
 
-static enum outcome try_op(int fd, struct op *op) {
+static enum outcome try_op(const struct ovsock *s, struct op *op) {
   switch (op->kind) {
-  case OP_RECV: return try_recv(fd, op);
-  case OP_SEND: return try_send(fd, op);
-  case OP_ACCEPT: return try_accept(fd, op);
-  default: return try_connect(fd, op);
+  case OP_RECV: return try_recv(s, op);
+  case OP_SEND: return try_send(s->fd, op);
+  case OP_ACCEPT: return try_accept(s->fd, op);
+  default: return try_connect(s->fd, op);
   }
 }
 
@@ -286,13 +306,27 @@ static struct op *queue_pop(struct queue *q) {
   return op;
 }
 
-/* Run the heads of a queue until one would block. */
-static void run_queue(int fd, struct queue *q) {
+/* A receive of s completed: did it empty the socket's queue?  A stream
+ * receive that got some bytes but fewer than it asked for took everything
+ * there was (a receive at end of stream, or of urgent data, proves
+ * nothing). */
+static void note_received(struct ovsock *s, const struct op *op) {
+  if (op->kind == OP_RECV && s->stream && op->bytes > 0 &&
+      op->bytes < op->total && !(op->flags & MSG_OOB)) {
+    s->drained = true;
+    s->drained_at = up()->xNow();
+  }
+}
+
+/* Run the heads of a queue of s until one would block. */
+static void run_queue(struct ovsock *s, struct queue *q) {
   while (q->head != NULL) {
-    enum outcome o = try_op(fd, q->head);
+    enum outcome o = try_op(s, q->head);
     if (o == AGAIN)
       return;
     struct op *op = queue_pop(q);
+    if (o == DONE)
+      note_received(s, op);
     complete(op, o == DONE ? WSEVENT_OK : WSEVENT_ESOCKET,
              o == DONE ? 0 : errno);
   }
@@ -461,8 +495,9 @@ static void ops_ready(void *ctx, uint32_t events, bool write_edge) {
       struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
       if (s == NULL || s->gen != gen)
         continue; /* dropped meanwhile */
-      run_queue(fd, &s->in);
-      run_queue(fd, &s->out);
+      s->drained = false;
+      run_queue(s, &s->in);
+      run_queue(s, &s->out);
       update_reactor(s, false);
     }
   }
@@ -536,6 +571,10 @@ static int sock_for(int fd, const struct stat *st, struct ovsock **out) {
   s->fd = fd;
   s->dev = st->st_dev;
   s->ino = st->st_ino;
+  int type = 0;
+  socklen_t len = sizeof type;
+  s->stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+              type == SOCK_STREAM;
   if ((s->gen = ++next_gen) == 0) /* 0 keys the timer */
     s->gen = ++next_gen;
   queue_init(&s->in);
@@ -577,8 +616,9 @@ static void src_ready(void *context, short revents) {
   pthread_mutex_lock(&wse_reactor_mutex);
   struct ovsock *s = sock_of_src(context);
   if (s != NULL) {
-    run_queue(s->fd, &s->in);
-    run_queue(s->fd, &s->out);
+    s->drained = false;
+    run_queue(s, &s->in);
+    run_queue(s, &s->out);
     /* Ready with nothing to wait for: stop polling that side, or the
      * waiter would find it ready again and again. */
     short events = s->src_events;
@@ -640,8 +680,9 @@ static void tset_ready(void *context, short revents) {
         struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
         if (s == NULL || key_of(s) != evs[i].data.u64)
           continue; /* dropped meanwhile */
-        run_queue(fd, &s->in);
-        run_queue(fd, &s->out);
+        s->drained = false;
+        run_queue(s, &s->in);
+        run_queue(s, &s->out);
         update_reactor(s, true);
       }
       if (n < 64)
@@ -836,6 +877,23 @@ static struct op *new_op(enum kind kind, const wsevent_buf_t *bufs,
   return op;
 }
 
+/*
+ * A receive started within DRAINED_NS of one that emptied the stream, with
+ * no readiness reported for the socket since, is queued without a try: the
+ * try would find nothing, and costs a system call per message in a loop
+ * that receives again from its completion routine.  Nothing is missed: the
+ * socket stays in an edge-triggered epoll set, or is polled by a waiter,
+ * so bytes that arrived meanwhile are reported and complete it.  It is then
+ * pending where Winsock could have completed it at once, as for bytes that
+ * arrive just after the call; the window keeps that rare and short.
+ */
+#define DRAINED_NS 100000LL
+
+static bool just_drained(const struct ovsock *s, const struct op *op) {
+  return s->drained && op->kind == OP_RECV && op->total > 0 &&
+         !(op->flags & MSG_OOB) && up()->xNow() - s->drained_at < DRAINED_NS;
+}
+
 /* Start op on fd: tried now if its queue is empty, else queued.  Frees op
  * unless it is pending or its routine was queued.
  *
@@ -875,12 +933,15 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
   struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
   bool first = !nonblocking && s != NULL && (in ? s->in.head : s->out.head) == NULL;
   enum outcome o = AGAIN;
+  bool tried = false;
   r = WSEVENT_OK;
   if (first) {
     if (pending_in(&s->in, ov) || pending_in(&s->out, ov))
       r = WSEVENT_EINVAL; /* the record is in use */
-    else if ((o = try_op(fd, op)) == FAILED && (errno == ENOTSOCK || errno == EBADF))
+    else if ((tried = !just_drained(s, op)) && (o = try_op(s, op)) == FAILED &&
+             (errno == ENOTSOCK || errno == EBADF))
       r = WSEVENT_ENOTSOCK;
+    /* else not tried: fstat below finds a descriptor that is no socket */
   }
   if (r == WSEVENT_OK && o == AGAIN) {
     if (!nonblocking && (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
@@ -896,8 +957,8 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
     return r;
   }
   struct queue *q = in ? &s->in : &s->out;
-  if (first) {
-    /* tried already */
+  if (tried) {
+    /* already */
   } else if (op->kind == OP_CONNECT) {
     if (q->head != NULL) { /* a connect (or a send) is under way */
       wse_reactor_unlock();
@@ -907,8 +968,8 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
     o = DONE;
     if (connect(fd, (struct sockaddr *)&op->to, op->tolen) < 0)
       o = errno == EINPROGRESS || errno == EINTR ? AGAIN : FAILED;
-  } else if (q->head == NULL) {
-    o = try_op(fd, op);
+  } else if (q->head == NULL && !just_drained(s, op)) {
+    o = try_op(s, op);
   }
   if (o == FAILED) {
     /* Refused at once: no completion is signalled, as on Windows. */
@@ -925,6 +986,7 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
   ov->status = WSEVENT_IO_PENDING;
   ov->internal = op;
   if (o == DONE) {
+    note_received(s, op);
     complete(op, WSEVENT_OK, 0); /* and still signalled, as on Windows */
     r = WSEVENT_OK;
   } else {
