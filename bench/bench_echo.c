@@ -66,7 +66,7 @@ static void on_received(int status, size_t bytes, wsevent_overlapped_t *ov,
   }
   /* Echo what came, then receive again when the send is done. */
   wsevent_buf_t b = {bytes, c->buf};
-  c->sov = (wsevent_overlapped_t){.context = c};
+  c->sov = (wsevent_overlapped_t){.context = c, .options = WSEVENT_OV_SAME_SOCKET};
   if (wsevent_send_overlapped(c->fd, &b, 1, 0, &c->sov, on_sent) < 0) {
     close(c->fd);
     free(c);
@@ -86,7 +86,7 @@ static void on_sent(int status, size_t bytes, wsevent_overlapped_t *ov, int flag
 
 static void receive(struct conn *c) {
   wsevent_buf_t b = {sizeof c->buf, c->buf};
-  c->rov = (wsevent_overlapped_t){.context = c};
+  c->rov = (wsevent_overlapped_t){.context = c, .options = WSEVENT_OV_SAME_SOCKET};
   if (wsevent_recv_overlapped(c->fd, &b, 1, 0, &c->rov, on_received) < 0) {
     close(c->fd);
     free(c);
@@ -127,7 +127,8 @@ static void *overlapped_event_server(void *arg) {
   }
   for (int i = 0; i < n; i++) {
     wsevent_buf_t b = {sizeof cs[i]->buf, cs[i]->buf};
-    cs[i]->rov = (wsevent_overlapped_t){.event = evs[i]};
+    cs[i]->rov = (wsevent_overlapped_t){.event = evs[i],
+                                        .options = WSEVENT_OV_SAME_SOCKET};
     wsevent_recv_overlapped(cs[i]->fd, &b, 1, 0, &cs[i]->rov, NULL);
   }
   while (open > 0) {
@@ -146,11 +147,11 @@ static void *overlapped_event_server(void *arg) {
     /* Echo (64 bytes always fit: the send completes at once), receive
      * again. */
     wsevent_buf_t out = {c->rov.bytes, c->buf};
-    c->sov = (wsevent_overlapped_t){0};
+    c->sov = (wsevent_overlapped_t){.options = WSEVENT_OV_SAME_SOCKET};
     if (wsevent_send_overlapped(c->fd, &out, 1, 0, &c->sov, NULL) != WSEVENT_OK)
       abort();
     wsevent_buf_t b = {sizeof c->buf, c->buf};
-    c->rov = (wsevent_overlapped_t){.event = evs[i]};
+    c->rov = (wsevent_overlapped_t){.event = evs[i], .options = WSEVENT_OV_SAME_SOCKET};
     int r = wsevent_recv_overlapped(c->fd, &b, 1, 0, &c->rov, NULL);
     if (r != WSEVENT_OK && r != WSEVENT_IO_PENDING)
       abort();

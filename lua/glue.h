@@ -81,6 +81,15 @@ WSE_LUA_HIDDEN Event *wse_lua_push_new_event(lua_State *L, unsigned flags,
 
 /* Overlapped operations (overlapped.c). */
 WSE_LUA_HIDDEN void wse_lua_create_operation_meta(lua_State *L);
+/* fd was made by the library's accept and handed out as an integer: until
+ * wsevent.close_socket(fd), operations on it are started as vouched for
+ * (WSEVENT_OV_SAME_SOCKET). */
+WSE_LUA_HIDDEN void wse_lua_own_fd(lua_State *L, int fd);
+
+/* The table of the registry at key, made (with metatable __mode = mode,
+ * if mode is not NULL) on first use; pushed. */
+WSE_LUA_HIDDEN void wse_lua_push_registry_table(lua_State *L, const void *key,
+                                                const char *mode);
 
 /* A descriptor from an integer or an object with :getfd() (luasocket). */
 WSE_LUA_HIDDEN int wse_lua_check_fd(lua_State *L, int arg);

@@ -66,17 +66,24 @@ int wse_lua_check_fd(lua_State *L, int arg) {
  * only userdata (a table's getfd may move to another socket). */
 static const char selected_key = 0;
 
-static void push_selected(lua_State *L) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &selected_key) == LUA_TTABLE)
+void wse_lua_push_registry_table(lua_State *L, const void *key,
+                                 const char *mode) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE)
     return;
   lua_pop(L, 1);
   lua_newtable(L);
-  lua_newtable(L); /* its metatable */
-  lua_pushliteral(L, "v");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
+  if (mode != NULL) {
+    lua_newtable(L); /* its metatable */
+    lua_pushstring(L, mode);
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+  }
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &selected_key);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+}
+
+static void push_selected(lua_State *L) {
+  wse_lua_push_registry_table(L, &selected_key, "v");
 }
 
 /* Remember the value at arg as the object selected on fd. */
@@ -218,6 +225,7 @@ static int l_accept(lua_State *L) {
     int c = wsevent_accept(fd, NULL, NULL);
     if (c < 0)
       return fail_errno(L, errno);
+    wse_lua_own_fd(L, c);
     lua_pushinteger(L, c);
     return 1;
   }

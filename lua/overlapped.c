@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,8 @@ static const char *const kind_names[] = {"recv", "recvfrom", "send", "accept",
                                          "connect"};
 
 /* User values: 1 the event (or nil), 2 the routine (or nil), 3 the data
- * of a send (a string or a table of strings), 4 the socket argument. */
+ * of a send (a string or a table of strings) or of a completed receive, 4
+ * the socket argument. */
 enum { UV_EVENT = 1, UV_ROUTINE, UV_DATA, UV_SOCKET, N_UV = UV_SOCKET };
 
 typedef struct {
@@ -41,6 +43,7 @@ typedef struct {
   int kind;
   int started;
   int own_event;
+  int handed_out;    /* an accept's descriptor, given to the program once */
   void *routine_ctx; /* completion.c's, while the routine may run */
   char *buf;         /* a receive's buffer */
   size_t size;
@@ -77,6 +80,75 @@ static int call_with_op(lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(2));
   lua_call(L, 1, 0);
   return 0;
+}
+
+/* ---- descriptors the library made ----
+ *
+ * An operation that must wait checks with fstat(2) that its descriptor is
+ * still the socket of the core's record (a program may close a descriptor
+ * behind the library's back and get the number back for another file): a
+ * system call per operation in a loop that receives again from its
+ * routine.  A descriptor that the library's accept made and handed out as
+ * an integer is the program's to close with wsevent.close_socket, as a
+ * Winsock SOCKET is closed with closesocket; until then its operations
+ * start vouched for, and skip the check.  A table in the registry, by
+ * descriptor. */
+static const char owned_key = 0;
+
+static void push_owned(lua_State *L) {
+  wse_lua_push_registry_table(L, &owned_key, NULL);
+}
+
+static void set_owned(lua_State *L, int fd, int owned) {
+  push_owned(L);
+  if (owned)
+    lua_pushboolean(L, 1);
+  else
+    lua_pushnil(L);
+  lua_rawseti(L, -2, fd);
+  lua_pop(L, 1);
+}
+
+void wse_lua_own_fd(lua_State *L, int fd) { set_owned(L, fd, 1); }
+
+/* WSEVENT_OV_SAME_SOCKET for an integer descriptor the library handed
+ * out. */
+static unsigned vouched(lua_State *L, int arg, int fd) {
+  if (!lua_isinteger(L, arg))
+    return 0;
+  push_owned(L);
+  unsigned options = lua_rawgeti(L, -1, fd) != LUA_TNIL ? WSEVENT_OV_SAME_SOCKET : 0;
+  lua_pop(L, 2);
+  return options;
+}
+
+/* ---- receive buffers ----
+ *
+ * One buffer is kept for the next receive: glibc consolidates its heap at
+ * each free of a chunk of 64 KiB or more, a cost per message in a loop
+ * that receives into 64 KiB.  A buffer goes back once its bytes were
+ * copied into the result string (or the operation was collected); while
+ * it waits here it holds its size.  Shared by the process's Lua states. */
+static _Atomic(char *) spare_buf;
+
+static char *buf_take(size_t n) {
+  char *b = atomic_exchange(&spare_buf, NULL);
+  if (b != NULL) {
+    size_t size;
+    memcpy(&size, b, sizeof size);
+    if (size == n)
+      return b;
+    free(b);
+  }
+  return malloc(n);
+}
+
+static void buf_give(char *b, size_t n) {
+  if (b != NULL && n >= sizeof n) {
+    memcpy(b, &n, sizeof n);
+    b = atomic_exchange(&spare_buf, b);
+  }
+  free(b);
 }
 
 /* ---- arguments ---- */
@@ -138,6 +210,7 @@ static Operation *new_op(lua_State *L, int kind, int fd, int arg) {
     op->own_event = 1;
   }
   op->ov.event = routine ? 0 : h;
+  op->ov.options = vouched(L, 1, fd);
   op->ov.release = op_release;
   op->ov.flags = flags; /* carried to the start below */
   return op;
@@ -257,7 +330,7 @@ static int start_recv(lua_State *L, int kind) {
   luaL_argcheck(L, n >= 0 && n <= INT32_MAX, 2, "out of range");
   Operation *op = new_op(L, kind, fd, 3);
   int opi = lua_gettop(L);
-  if (n > 0 && (op->buf = malloc((size_t)n)) == NULL)
+  if (n > 0 && (op->buf = buf_take((size_t)n)) == NULL)
     return luaL_error(L, "not enough memory");
   op->size = (size_t)n;
   int flags = op->ov.flags;
@@ -377,7 +450,23 @@ static int l_connect_overlapped(lua_State *L) {
 
 static Operation *check_op(lua_State *L) { return luaL_checkudata(L, 1, OP_MT); }
 
-/* The outcome of a completed operation: its values, or fail, msg, code. */
+/* The bytes a receive (the operation at index 1) took: a string, kept as
+ * its data, so that the buffer can serve the next receive. */
+static void push_received(lua_State *L, Operation *op) {
+  if (op->buf != NULL) {
+    lua_pushlstring(L, op->buf, op->ov.bytes);
+    lua_setiuservalue(L, 1, UV_DATA);
+    buf_give(op->buf, op->size);
+    op->buf = NULL;
+  }
+  if (lua_getiuservalue(L, 1, UV_DATA) != LUA_TSTRING) { /* into no bytes */
+    lua_pop(L, 1);
+    lua_pushliteral(L, "");
+  }
+}
+
+/* The outcome of a completed operation (at index 1): its values, or fail,
+ * msg, code. */
 static int outcome(lua_State *L, Operation *op, int r) {
   if (r == WSEVENT_ESOCKET) {
     luaL_pushfail(L);
@@ -389,15 +478,19 @@ static int outcome(lua_State *L, Operation *op, int r) {
     return wse_lua_fail(L, r);
   switch (op->kind) {
   case K_RECV:
-    lua_pushlstring(L, op->buf != NULL ? op->buf : "", op->ov.bytes);
+    push_received(L, op);
     return 1;
   case K_RECVFROM:
-    lua_pushlstring(L, op->buf != NULL ? op->buf : "", op->ov.bytes);
+    push_received(L, op);
     return 1 + push_address(L, &op->addr, op->addrlen);
   case K_SEND:
     lua_pushinteger(L, (lua_Integer)op->ov.bytes);
     return 1;
   case K_ACCEPT:
+    if (!op->handed_out) { /* once: it may be closed and its number reused */
+      op->handed_out = 1;
+      wse_lua_own_fd(L, op->ov.socket);
+    }
     lua_pushinteger(L, op->ov.socket);
     return 1 + push_address(L, &op->addr, op->addrlen);
   default:
@@ -492,7 +585,7 @@ static int l_gc(lua_State *L) {
    * cancelled, the core never touches it again. */
   if (is_pending(op))
     wsevent_cancel_overlapped(op->fd, &op->ov);
-  free(op->buf);
+  buf_give(op->buf, op->size);
   op->buf = NULL;
   return 0;
 }
@@ -530,6 +623,7 @@ void wse_lua_create_operation_meta(lua_State *L) {
 static int l_close_socket(lua_State *L) {
   int fd = wse_lua_check_fd(L, 1);
   wsevent_socket_closing(fd);
+  set_owned(L, fd, 0);
   if (lua_isinteger(L, 1)) {
     if (close(fd) < 0) {
       luaL_pushfail(L);

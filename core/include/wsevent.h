@@ -639,6 +639,19 @@ WSEVENT_EXTERN int wsevent_thread_alert_event(wsevent_thread_t thread,
  * WSEVENT_EABORTED.  A socket closed behind the library's back leaves its
  * operations pending for good.
  */
+/*
+ * ov->options: WSEVENT_OV_SAME_SOCKET says the caller knows fd has named
+ * the same socket since its previous operation on it (it was not closed,
+ * and its number taken by another file, behind the library's back: its
+ * code closes fd only through wsevent_socket_closing, as a Winsock
+ * program closes a SOCKET only with closesocket).  An operation that must
+ * wait then skips the fstat(2) that otherwise makes sure fd is still the
+ * socket of the library's record, a system call per operation in a loop
+ * that receives again from its routine.  Vouched wrongly, operations may
+ * wait on the old socket's record for good.  Other bits: WSEVENT_EINVAL.
+ */
+#define WSEVENT_OV_SAME_SOCKET 0x1u
+
 typedef struct wsevent_overlapped {
   /* Set by the caller before the start: */
   wsevent_t event;   /* set at completion when there is no routine; 0: none */
@@ -648,6 +661,7 @@ typedef struct wsevent_overlapped {
    * thread, with the library's lock held: record the fact and return
    * (no library call, no lock that a thread calling the library holds). */
   void (*release)(struct wsevent_overlapped *ov);
+  unsigned options;  /* WSEVENT_OV_SAME_SOCKET, or 0 */
   /* Written by the library; read them once the operation has completed
    * (wsevent_overlapped_result() waits for that): */
   int status;        /* WSEVENT_IO_PENDING, then WSEVENT_OK or a failure */

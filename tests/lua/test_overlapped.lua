@@ -207,6 +207,64 @@ describe("accept, connect and datagrams", function()
     listener:close()
   end)
 
+  it("trust a descriptor accept_overlapped handed out, until close_socket", function()
+    -- An operation that must wait skips the check that the descriptor is
+    -- still the record's socket when the descriptor came from the
+    -- library's accept and was not given back through close_socket.
+    local helper = require "testhelper"
+    local listener = assert(socket.bind("127.0.0.1", 0))
+    local _, port = listener:getsockname()
+    local accepting = assert(wsevent.accept_overlapped(listener))
+    local client = assert(socket.connect("127.0.0.1", port))
+    local fd = assert(accepting:result(true))
+    local seen = {}
+    local function routine(op) seen[#seen + 1] = {op:result()} end
+    -- A receive that waits: the socket joins this thread's routines' set.
+    assert(wsevent.recv_overlapped(fd, 10, {routine = routine}))
+    client:send("a")
+    assert.is_true(wsevent.sleep(5, true))
+    assert.same({{"a"}}, seen)
+    -- Another socket on the number behind the library's back (a program
+    -- bug): trusted, the receive waits on the old socket's record.
+    local other, other_peer = tcp_pair()
+    assert.is_true(helper.dup2(math.tointeger(other:getfd()), fd))
+    assert(wsevent.recv_overlapped(fd, 10, {routine = routine}))
+    other_peer:send("b")
+    assert.is_false(wsevent.sleep(0.1, true))
+    assert.equals(1, #seen)
+    -- close_socket completes it aborted and ends the trust: the number
+    -- named by yet another socket is checked, and works.
+    assert.is_true(wsevent.close_socket(fd))
+    assert.is_true(wsevent.sleep(5, true))
+    assert.equals(2, #seen)
+    assert.is_nil(seen[2][1])
+    local third, third_peer = tcp_pair()
+    assert.is_true(helper.dup2(math.tointeger(third:getfd()), fd))
+    assert(wsevent.recv_overlapped(fd, 10, {routine = routine}))
+    assert.is_false(wsevent.sleep(0.01, true))
+    assert.is_true(helper.dup2(math.tointeger(other:getfd()), fd)) -- again
+    assert(wsevent.recv_overlapped(fd, 10, {routine = routine}))
+    assert.is_true(wsevent.sleep(5, true)) -- the check dropped the record
+    assert.equals("b", seen[#seen][1])
+    wsevent.close_socket(fd)
+    for _, x in ipairs{client, listener, other, other_peer, third, third_peer} do
+      x:close()
+    end
+  end)
+
+  it("keep a receive's result when its buffer serves the next", function()
+    local server, client = tcp_pair()
+    client:send("first")
+    local one = assert(wsevent.recv_overlapped(server, 65536))
+    assert.equals("first", one:result(true))
+    client:send("second")
+    local two = assert(wsevent.recv_overlapped(server, 65536))
+    assert.equals("second", two:result(true))
+    assert.equals("first", one:result())
+    assert.equals("second", two:result())
+    server:close(); client:close()
+  end)
+
   it("a refused connect gives the system's error", function()
     local listener = assert(socket.bind("127.0.0.1", 0))
     local _, port = listener:getsockname()

@@ -546,6 +546,121 @@ TEST(test_a_reused_descriptor_is_never_the_old_socket) {
 
 /* ---- wrong inputs ---- */
 
+/* WSEVENT_OV_SAME_SOCKET: the caller vouches that the descriptor was not
+ * closed behind the library's back, and an operation that must wait skips
+ * the check.  Vouched wrongly (the number now names another socket), it
+ * waits on the old socket's record; the next unvouched start finds out. */
+static int vouch_calls[2], vouch_status[2];
+static void vouch_routine(int status, size_t bytes, wsevent_overlapped_t *ov,
+                          int flags) {
+  (void)bytes, (void)flags;
+  int i = (int)(intptr_t)ov->context;
+  vouch_calls[i]++;
+  vouch_status[i] = status;
+}
+
+TEST(test_a_vouched_start_trusts_the_record_an_unvouched_one_checks_it) {
+  int c, s = tcp_pair(&c);
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  /* The record: a receive with a routine, that waits and completes (the
+   * socket joins the epoll set of this thread's routines). */
+  wsevent_overlapped_t ov = record(0);
+  ov.context = (void *)(intptr_t)1;
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, vouch_routine),
+            WSEVENT_IO_PENDING);
+  ASSERT_EQ(send(c, "a", 1, 0), 1);
+  ASSERT_EQ(wsevent_sleep(5000, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
+  ASSERT_EQ(vouch_calls[1], 1);
+  vouch_calls[1] = 0;
+  /* The number goes to another socket behind the library's back. */
+  int c2, s2 = tcp_pair(&c2);
+  ASSERT_EQ(dup2(s2, s), s);
+  close(s2);
+  wsevent_overlapped_t v = record(0);
+  v.options = WSEVENT_OV_SAME_SOCKET;
+  v.context = (void *)(intptr_t)0;
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &v, vouch_routine),
+            WSEVENT_IO_PENDING);
+  ASSERT_EQ(send(c2, "b", 1, 0), 1);
+  /* Queued on the old socket's record, whose epoll registrations went
+   * with the old socket: nothing reports the new one's byte. */
+  ASSERT_EQ(wsevent_sleep(100, WSEVENT_ALERTABLE), WSEVENT_OK); /* elapsed */
+  ASSERT_EQ(vouch_calls[0], 0);
+  /* Unvouched, the check finds the new socket: the old record goes, with
+   * its operation, and the new one's receive takes the byte. */
+  wsevent_overlapped_t u = record(0);
+  u.context = (void *)(intptr_t)1;
+  int r = wsevent_recv_overlapped(s, &b, 1, 0, &u, vouch_routine);
+  ASSERT(r == WSEVENT_OK || r == WSEVENT_IO_PENDING);
+  while (vouch_calls[0] + vouch_calls[1] < 2)
+    ASSERT_EQ(wsevent_sleep(5000, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
+  ASSERT_EQ(vouch_status[0], WSEVENT_EABORTED);
+  ASSERT_EQ(vouch_status[1], WSEVENT_OK);
+  ASSERT_EQ(u.bytes, 1);
+  ASSERT_EQ(buf[0], 'b');
+  /* Other option bits are refused. */
+  wsevent_overlapped_t bad = record(0);
+  bad.options = 0x2;
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &bad, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_send_overlapped(s, &b, 1, 0, &bad, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_accept_overlapped(s, NULL, NULL, &bad, NULL), WSEVENT_EINVAL);
+  ASSERT_EQ(wsevent_recv_overlapped(-1, &b, 1, 0, &bad, NULL), WSEVENT_ENOTSOCK);
+  wsevent_socket_closing(s);
+  close(s);
+  close(c);
+  close(c2);
+}
+
+/* A descriptor the library's accept made has no record yet, whatever an
+ * old socket closed behind its back under the same number left: that
+ * record goes, its operations completed aborted. */
+TEST(test_an_accept_that_reuses_a_number_drops_the_old_record) {
+  struct sockaddr_in a;
+  int l = listener(&a);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+  int s = wsevent_accept(l, NULL, NULL);
+  ASSERT_GE(s, 0);
+  wsevent_t ev = new_event();
+  wsevent_overlapped_t old = record(ev);
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &old, NULL), WSEVENT_IO_PENDING);
+  int c2 = socket(AF_INET, SOCK_STREAM, 0);
+  int c3 = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(c2, (struct sockaddr *)&a, sizeof a), 0);
+  ASSERT_EQ(connect(c3, (struct sockaddr *)&a, sizeof a), 0);
+  close(s); /* behind the library's back */
+  ASSERT_EQ(wsevent_accept(l, NULL, NULL), s); /* the lowest free number */
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_overlapped_result(&old, 0, NULL, NULL), WSEVENT_EABORTED);
+  /* Vouched for from the start, the new socket's receive works. */
+  wsevent_overlapped_t ov = record(ev);
+  ov.options = WSEVENT_OV_SAME_SOCKET;
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(send(c2, "new", 3, 0), 3);
+  ASSERT_EQ(wsevent_overlapped_result(&ov, 1, NULL, NULL), WSEVENT_OK);
+  ASSERT_EQ(ov.bytes, 3);
+  /* The same through an overlapped accept. */
+  wsevent_overlapped_t old2 = record(ev);
+  wsevent_wait(ev, 0);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &old2, NULL), WSEVENT_IO_PENDING);
+  close(s);
+  wsevent_overlapped_t acc = record(0);
+  int r = wsevent_accept_overlapped(l, NULL, NULL, &acc, NULL);
+  ASSERT(r == WSEVENT_OK || r == WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_overlapped_result(&acc, 1, NULL, NULL), WSEVENT_OK);
+  ASSERT_EQ(acc.socket, s);
+  ASSERT_EQ(wsevent_overlapped_result(&old2, 0, NULL, NULL), WSEVENT_EABORTED);
+  wsevent_socket_closing(s);
+  close(s);
+  close(c);
+  close(c2);
+  close(c3);
+  close(l);
+}
+
 TEST(test_wrong_inputs_get_clear_codes) {
   int c, s = tcp_pair(&c);
   wsevent_overlapped_t ov = record(0);

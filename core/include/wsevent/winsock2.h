@@ -23,7 +23,10 @@
  * socket selected through WSAEventSelect has FD_READ, FD_WRITE and
  * FD_ACCEPT re-enabled by those calls only, exactly as on Windows.  So
  * read such a socket with recv, not read(2).  A failed call's Winsock
- * error is WSAGetLastError(), mapped from errno.
+ * error is WSAGetLastError(), mapped from errno.  Close a SOCKET with
+ * closesocket, as on Windows, never close(2): overlapped calls trust that
+ * a SOCKET's descriptor names the same socket until then
+ * (WSEVENT_OV_SAME_SOCKET in wsevent.h).
  *
  * Differences: SOCKET is a Linux descriptor (an int); WSAEVENT is a
  * pointer-sized wrapper of a wsevent handle; iErrorCode values are the

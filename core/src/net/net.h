@@ -112,6 +112,9 @@ WSE_HIDDEN void wse_overlapped_forget(void);
 /* Under the mutex: fd is being closed: complete its overlapped operations
  * with WSEVENT_EABORTED (overlapped.c).  False if it had no record. */
 WSE_HIDDEN bool wse_overlapped_closing(int fd);
+/* Under the mutex: fd was just made by an accept of the library: a record
+ * of that number is an old socket's, closed behind its back: dropped. */
+WSE_HIDDEN void wse_overlapped_fresh(int fd);
 WSE_HIDDEN void wse_timer_forget(void);
 
 #endif

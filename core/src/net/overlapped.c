@@ -252,6 +252,7 @@ static enum outcome try_accept(int fd, struct op *op) {
   for (;;) {
     int c = accept4(fd, op->addr, op->addrlen, SOCK_CLOEXEC);
     if (c >= 0) {
+      wse_overlapped_fresh(c);
       op->socket = c;
       return DONE;
     }
@@ -944,7 +945,9 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
     /* else not tried: fstat below finds a descriptor that is no socket */
   }
   if (r == WSEVENT_OK && o == AGAIN) {
-    if (!nonblocking && (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
+    if (s != NULL && !nonblocking && (ov->options & WSEVENT_OV_SAME_SOCKET))
+      ; /* the caller vouches that s is still fd's record */
+    else if (!nonblocking && (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
       r = WSEVENT_ENOTSOCK;
     else
       r = sock_for(fd, &st, &s);
@@ -1010,7 +1013,8 @@ static int transfer(int fd, enum kind kind, const wsevent_buf_t *bufs,
                     const struct sockaddr *to, socklen_t tolen,
                     wsevent_overlapped_t *ov, wsevent_overlapped_fn routine) {
   int code;
-  if (ov == NULL || !bufs_ok(bufs, nbufs) || (flags & ~allowed) != 0)
+  if (ov == NULL || !bufs_ok(bufs, nbufs) || (flags & ~allowed) != 0 ||
+      (ov->options & ~WSEVENT_OV_SAME_SOCKET) != 0)
     return fd < 0 ? WSEVENT_ENOTSOCK : WSEVENT_EINVAL;
   if (to != NULL && (tolen == 0 || tolen > sizeof(struct sockaddr_storage)))
     return WSEVENT_EINVAL;
@@ -1063,7 +1067,8 @@ int wsevent_accept_overlapped(int fd, struct sockaddr *addr, socklen_t *addrlen,
                               wsevent_overlapped_t *ov,
                               wsevent_overlapped_fn routine) {
   int code;
-  if (ov == NULL || (addr != NULL && addrlen == NULL))
+  if (ov == NULL || (addr != NULL && addrlen == NULL) ||
+      (ov->options & ~WSEVENT_OV_SAME_SOCKET) != 0)
     return fd < 0 ? WSEVENT_ENOTSOCK : WSEVENT_EINVAL;
   struct op *op = new_op(OP_ACCEPT, NULL, 0, &code);
   if (op == NULL)
@@ -1078,7 +1083,8 @@ int wsevent_connect_overlapped(int fd, const struct sockaddr *addr,
                                wsevent_overlapped_fn routine) {
   int code;
   if (ov == NULL || addr == NULL || addrlen == 0 ||
-      addrlen > sizeof(struct sockaddr_storage))
+      addrlen > sizeof(struct sockaddr_storage) ||
+      (ov->options & ~WSEVENT_OV_SAME_SOCKET) != 0)
     return fd < 0 ? WSEVENT_ENOTSOCK : WSEVENT_EINVAL;
   struct op *op = new_op(OP_CONNECT, NULL, 0, &code);
   if (op == NULL)
@@ -1127,6 +1133,12 @@ int wsevent_cancel_overlapped(int fd, wsevent_overlapped_t *ov) {
     update_reactor(s, false);
   wse_reactor_unlock();
   return n > 0 ? WSEVENT_OK : WSEVENT_EINVAL_HANDLE;
+}
+
+void wse_overlapped_fresh(int fd) {
+  struct ovsock *s = fd >= 0 && fd < n_socks ? socks[fd] : NULL;
+  if (s != NULL) /* the number's old socket was closed behind our back */
+    drop(s, false);
 }
 
 bool wse_overlapped_closing(int fd) {

@@ -661,6 +661,8 @@ int wsevent_accept(int fd, struct sockaddr *addr, socklen_t *addrlen) {
   int c = accept4(fd, addr, addrlen, SOCK_CLOEXEC);
   int err = errno;
   pthread_mutex_lock(&wse_reactor_mutex);
+  if (c >= 0)
+    wse_overlapped_fresh(c);
   struct sock *s = sock_of(fd);
   if (s != NULL && c >= 0) {
     /* As Winsock: the accepted socket has the listener's selection (and

@@ -449,6 +449,9 @@ static int transfer(int dir, SOCKET s, LPWSABUF wsabufs, DWORD count,
   wsevent_overlapped_t *rec = &ov->wsevent_record;
   memset(rec, 0, sizeof *rec);
   rec->event = routine != NULL ? 0 : handle_of(ov->hEvent);
+  /* A SOCKET is closed with closesocket, as on Windows (winsock2.h): the
+   * library need not check that s is still the socket of its record. */
+  rec->options = WSEVENT_OV_SAME_SOCKET;
   ov->wsevent_routine = routine;
   wsevent_overlapped_fn fn = routine != NULL ? run_routine : NULL;
   if (dir == RECV)
