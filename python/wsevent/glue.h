@@ -26,16 +26,22 @@
 /* A wait's return when a Python exception is set. */
 #define WSE_PY_ERROR (-1000)
 
+/* Weak references to socket objects, by descriptor (network.c; the GIL
+ * guards them). */
+typedef struct {
+  PyObject **refs;
+  int n;
+} wse_py_fdmap;
+
 typedef struct {
   PyTypeObject *event_type;
   PyTypeObject *port_type;
   PyTypeObject *operation_type;
   PyTypeObject *netevents_type;
   PyObject *error;
-  /* network.c: weak references to the socket objects selected, by
-   * descriptor (the GIL guards them). */
-  PyObject **selected;
-  int n_selected;
+  /* The socket objects selected (network.c), and those made by
+   * accept_overlapped (overlapped.c), by descriptor. */
+  wse_py_fdmap selected, accepted;
 } module_state;
 
 /* Event's states: made by __new__, then __init__ gives it a handle. */
@@ -73,7 +79,14 @@ int wse_py_handle_of(module_state *st, PyObject *obj, int allow_int,
                      wsevent_t *handle);
 
 /* network.c */
-void wse_py_forget_selected(module_state *st);
+/* Remember sock (only a socket.socket: a wrapper's fileno() may move to
+ * another socket; an int clears the entry) as the object on fd.  0, or
+ * -1 with an exception. */
+int wse_py_fdmap_set(wse_py_fdmap *m, PyObject *sock, int fd);
+/* Whether sock is the object remembered on fd. */
+int wse_py_fdmap_is(const wse_py_fdmap *m, PyObject *sock, int fd);
+void wse_py_fdmap_forget(wse_py_fdmap *m, int fd);
+void wse_py_fdmap_clear(wse_py_fdmap *m);
 
 /* wait.c */
 extern PyMethodDef wse_py_wait_methods[];

@@ -252,7 +252,8 @@ static int module_clear(PyObject *m) {
   Py_CLEAR(st->operation_type);
   Py_CLEAR(st->netevents_type);
   Py_CLEAR(st->error);
-  wse_py_forget_selected(st);
+  wse_py_fdmap_clear(&st->selected);
+  wse_py_fdmap_clear(&st->accepted);
   return 0;
 }
 

@@ -55,20 +55,22 @@ static int optional_event(module_state *st, PyObject *obj, int allow_none,
  * (short of os.close() on a descriptor a socket object owns, which Python
  * does not survive either), and the enumeration skips the check. */
 
-void wse_py_forget_selected(module_state *st) {
-  for (int i = 0; i < st->n_selected; i++)
-    Py_CLEAR(st->selected[i]);
-  PyMem_Free(st->selected);
-  st->selected = NULL;
-  st->n_selected = 0;
+void wse_py_fdmap_clear(wse_py_fdmap *m) {
+  for (int i = 0; i < m->n; i++)
+    Py_CLEAR(m->refs[i]);
+  PyMem_Free(m->refs);
+  m->refs = NULL;
+  m->n = 0;
 }
 
-/* Remember sock as the object selected on fd (only a socket.socket: a
- * wrapper's fileno() may move to another socket).  0, or -1 (memory). */
-static int remember_selected(module_state *st, PyObject *sock, int fd) {
+void wse_py_fdmap_forget(wse_py_fdmap *m, int fd) {
+  if (fd >= 0 && fd < m->n)
+    Py_CLEAR(m->refs[fd]);
+}
+
+int wse_py_fdmap_set(wse_py_fdmap *m, PyObject *sock, int fd) {
   PyObject *ref = NULL;
-  if (fd < st->n_selected)
-    Py_CLEAR(st->selected[fd]);
+  wse_py_fdmap_forget(m, fd);
   if (PyLong_Check(sock))
     return 0;
   PyObject *mod = PyImport_ImportModule("socket");
@@ -80,31 +82,37 @@ static int remember_selected(module_state *st, PyObject *sock, int fd) {
   Py_XDECREF(type);
   if (is_socket <= 0)
     return is_socket;
-  if (fd >= st->n_selected) {
+  if (fd >= m->n) {
     int n = fd < 64 ? 64 : fd + 1 + fd / 2;
-    PyObject **grown = PyMem_Realloc(st->selected, (size_t)n * sizeof *grown);
+    PyObject **grown = PyMem_Realloc(m->refs, (size_t)n * sizeof *grown);
     if (grown == NULL) {
       PyErr_NoMemory();
       return -1;
     }
-    for (int i = st->n_selected; i < n; i++)
+    for (int i = m->n; i < n; i++)
       grown[i] = NULL;
-    st->selected = grown;
-    st->n_selected = n;
+    m->refs = grown;
+    m->n = n;
   }
   ref = PyWeakref_NewRef(sock, NULL);
   if (ref == NULL)
     return -1;
-  st->selected[fd] = ref;
+  m->refs[fd] = ref;
   return 0;
+}
+
+int wse_py_fdmap_is(const wse_py_fdmap *m, PyObject *sock, int fd) {
+  return fd >= 0 && fd < m->n && m->refs[fd] != NULL &&
+         PyWeakref_GET_OBJECT(m->refs[fd]) == sock;
+}
+
+static int remember_selected(module_state *st, PyObject *sock, int fd) {
+  return wse_py_fdmap_set(&st->selected, sock, fd);
 }
 
 /* WSEVENT_ENUM_SAME_SOCKET if sock is the object selected on fd. */
 static unsigned same_socket(module_state *st, PyObject *sock, int fd) {
-  return fd < st->n_selected && st->selected[fd] != NULL &&
-                 PyWeakref_GET_OBJECT(st->selected[fd]) == sock
-             ? WSEVENT_ENUM_SAME_SOCKET
-             : 0;
+  return wse_py_fdmap_is(&st->selected, sock, fd) ? WSEVENT_ENUM_SAME_SOCKET : 0;
 }
 
 static PyObject *mod_event_select(PyObject *module, PyObject *args, PyObject *kw) {

@@ -324,6 +324,15 @@ static PyObject *new_operation(PyObject *module, enum kind kind, PyObject *sock,
   }
   /* With a routine, hEvent is the program's: the core does not set it. */
   op->ov.event = routine == Py_None ? h : 0;
+  /* An operation that must wait checks with fstat(2) that fd is still the
+   * socket of the core's record (a program may close a socket object and
+   * the number go to another file).  A socket object made by
+   * accept_overlapped that still holds its descriptor was not closed
+   * since (a closed socket object never holds one again; os.close() on a
+   * descriptor an object owns is the exception Python does not survive
+   * either): vouched for, the check is skipped. */
+  if (wse_py_fdmap_is(&st->accepted, sock, fd))
+    op->ov.options = WSEVENT_OV_SAME_SOCKET;
   op->ov.release = op_release;
   op->released = 0;
   return (PyObject *)op;
@@ -626,7 +635,12 @@ static PyObject *outcome(OperationObject *op, int r) {
       Py_DECREF(socket_mod);
       if (conn == NULL)
         return NULL;
-      PyObject *address = make_address(&op->addr, op->addrlen);
+      /* The core's accept made the descriptor (any record left under its
+       * number went): while this object holds it, its operations start
+       * vouched for (see new_operation). */
+      PyObject *address = wse_py_fdmap_set(&st->accepted, conn, op->ov.socket) == 0
+                              ? make_address(&op->addr, op->addrlen)
+                              : NULL;
       if (address == NULL) {
         Py_DECREF(conn);
         return NULL;
@@ -766,6 +780,7 @@ static PyObject *mod_close_socket(PyObject *module, PyObject *sock) {
     return NULL;
   collect_released();
   wsevent_socket_closing(fd);
+  wse_py_fdmap_forget(&wse_py_state(module)->accepted, fd);
   PyObject *r = PyObject_CallMethod(sock, "close", NULL);
   if (r == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
     PyErr_Clear(); /* a descriptor */

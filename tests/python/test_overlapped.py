@@ -232,6 +232,45 @@ def test_accept_and_connect():
         s.close()
 
 
+def test_sockets_accept_overlapped_made_are_vouched_for_while_they_hold_their_fd():
+    # An operation that must wait skips the check that the descriptor is
+    # still the record's socket when it starts on the very object that
+    # accept_overlapped made, still open.
+    import os
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepting = wsevent.accept_overlapped(listener)
+    client = socket.create_connection(listener.getsockname())
+    conn, _ = accepting.result(wait=True)
+    seen = []
+    wsevent.recv_overlapped(conn, 10, routine=seen.append)
+    client.send(b"a")
+    assert wsevent.sleep(5, alertable=True) is True
+    assert seen[0].result() == b"a"
+    # Another socket on the number behind the object's back (a program
+    # bug): the object is trusted, and its receive waits on the old
+    # socket's record, which nothing reports.
+    other_client = socket.create_connection(listener.getsockname())
+    other, _ = listener.accept()
+    fd = conn.fileno()
+    os.dup2(other.fileno(), fd)
+    wsevent.recv_overlapped(conn, 10, routine=seen.append)
+    other_client.send(b"b")
+    assert wsevent.sleep(0.1, alertable=True) is False
+    assert len(seen) == 1
+    # The descriptor as an int is not vouched for: checked, the old record
+    # goes (its receive aborted) and the new socket's byte comes in.
+    wsevent.recv_overlapped(fd, 10, routine=seen.append)
+    while len(seen) < 3:
+        assert wsevent.sleep(5, alertable=True) is True
+    with pytest.raises(wsevent.Error) as e:
+        seen[1].result()
+    assert e.value.code == wsevent.WSEVENT_EABORTED
+    assert seen[2].result() == b"b"
+    wsevent.close_socket(conn)
+    for s in (listener, client, other_client, other):
+        s.close()
+
+
 def test_a_refused_connect_raises_the_systems_error():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
