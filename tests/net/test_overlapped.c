@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "../tap.h"
 #include "wsevent.h"
@@ -267,6 +268,60 @@ TEST(test_a_receive_started_just_after_the_stream_emptied_gets_what_came) {
   ASSERT(r == WSEVENT_OK || r == WSEVENT_IO_PENDING);
   ASSERT_EQ(wsevent_overlapped_result(&ov, 1, NULL, NULL), WSEVENT_OK);
   ASSERT_EQ(ov.bytes, 0);
+}
+
+/* Urgent data: a TCP receive stops short at the urgent mark with bytes
+ * left behind it, so it must not count as emptying the stream. */
+static char urgent_got[16];
+static size_t urgent_have;
+static void urgent_routine(int status, size_t bytes, wsevent_overlapped_t *ov,
+                           int flags) {
+  (void)flags;
+  ASSERT_EQ(status, WSEVENT_OK);
+  ASSERT(urgent_have + bytes <= sizeof urgent_got);
+  memcpy(urgent_got + urgent_have, ((char *)ov->context), bytes);
+  urgent_have += bytes;
+}
+
+TEST(test_receives_around_urgent_data_take_every_byte_behind_the_mark) {
+  for (int mode = 0; mode < 2; mode++) {
+    int c, s = tcp_pair(&c);
+    wsevent_t ev;
+    ASSERT_EQ(wsevent_create(&ev, WSEVENT_AUTO_RESET), WSEVENT_OK);
+    char buf[8];
+    urgent_have = 0;
+    for (int round = 0; round < 2; round++) {
+      /* Round 0 before any record exists, round 1 on a socket that
+       * already has one (and, with routines, is in the thread's set). */
+      ASSERT_EQ(send(c, "abc", 3, 0), 3);
+      ASSERT_EQ(send(c, "U", 1, MSG_OOB), 1);
+      ASSERT_EQ(send(c, "def", 3, 0), 3);
+      struct pollfd p = {.fd = s, .events = POLLPRI};
+      ASSERT_EQ(poll(&p, 1, 5000), 1); /* all of it there */
+      usleep(10000);
+      size_t want = urgent_have + 6;
+      while (urgent_have < want) {
+        wsevent_overlapped_t ov = record(mode == 0 ? ev : 0);
+        ov.context = buf;
+        wsevent_buf_t b = {sizeof buf, buf};
+        int r = wsevent_recv_overlapped(s, &b, 1, 0, &ov,
+                                        mode == 1 ? urgent_routine : NULL);
+        ASSERT(r == WSEVENT_OK || r == WSEVENT_IO_PENDING);
+        if (mode == 1) {
+          ASSERT_EQ(wsevent_sleep(5000, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
+        } else {
+          ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+          urgent_routine(ov.status, ov.bytes, &ov, 0);
+        }
+      }
+      ASSERT_EQ(urgent_have, want);
+    }
+    ASSERT_EQ(memcmp(urgent_got, "abcdefabcdef", 12), 0);
+    wsevent_socket_closing(s);
+    close(s);
+    close(c);
+    wsevent_close(ev);
+  }
 }
 
 /* ---- sends ---- */

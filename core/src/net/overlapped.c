@@ -88,6 +88,8 @@ struct ovsock {
    * since: a receive started soon after is queued without being tried
    * (see start()). */
   bool stream;
+  bool urgent; /* has had urgent data: a TCP receive stops short at its
+                  mark with bytes left, so no receive proves it drained */
   bool drained;
   wsevent_time_t drained_at;
   struct queue in, out;
@@ -312,11 +314,19 @@ static struct op *queue_pop(struct queue *q) {
  * there was (a receive at end of stream, or of urgent data, proves
  * nothing). */
 static void note_received(struct ovsock *s, const struct op *op) {
-  if (op->kind == OP_RECV && s->stream && op->bytes > 0 &&
+  if (op->kind == OP_RECV && s->stream && !s->urgent && op->bytes > 0 &&
       op->bytes < op->total && !(op->flags & MSG_OOB)) {
     s->drained = true;
     s->drained_at = up()->xNow();
   }
+}
+
+/* Readiness reported for s (poll bits, which epoll's share): whatever
+ * came may complete a receive that was queued without a try. */
+static void reported(struct ovsock *s, uint32_t events) {
+  s->drained = false;
+  if (events & POLLPRI)
+    s->urgent = true;
 }
 
 /* Run the heads of a queue of s until one would block. */
@@ -496,7 +506,7 @@ static void ops_ready(void *ctx, uint32_t events, bool write_edge) {
       struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
       if (s == NULL || s->gen != gen)
         continue; /* dropped meanwhile */
-      s->drained = false;
+      reported(s, evs[i].events);
       run_queue(s, &s->in);
       run_queue(s, &s->out);
       update_reactor(s, false);
@@ -617,7 +627,7 @@ static void src_ready(void *context, short revents) {
   pthread_mutex_lock(&wse_reactor_mutex);
   struct ovsock *s = sock_of_src(context);
   if (s != NULL) {
-    s->drained = false;
+    reported(s, (uint16_t)revents);
     run_queue(s, &s->in);
     run_queue(s, &s->out);
     /* Ready with nothing to wait for: stop polling that side, or the
@@ -681,7 +691,7 @@ static void tset_ready(void *context, short revents) {
         struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
         if (s == NULL || key_of(s) != evs[i].data.u64)
           continue; /* dropped meanwhile */
-        s->drained = false;
+        reported(s, evs[i].events);
         run_queue(s, &s->in);
         run_queue(s, &s->out);
         update_reactor(s, true);
