@@ -329,6 +329,18 @@ static void reported(struct ovsock *s, uint32_t events) {
     s->urgent = true;
 }
 
+static void run_queue(struct ovsock *s, struct queue *q);
+
+/* Readiness reported for s: run the queue of each side it concerns (a
+ * socket with room to send says nothing to its receives). */
+static void run_reported(struct ovsock *s, uint32_t events) {
+  reported(s, events);
+  if (events & (POLLIN | POLLPRI | POLLRDHUP | POLLERR | POLLHUP | POLLNVAL))
+    run_queue(s, &s->in);
+  if (events & (POLLOUT | POLLERR | POLLHUP | POLLNVAL))
+    run_queue(s, &s->out);
+}
+
 /* Run the heads of a queue of s until one would block. */
 static void run_queue(struct ovsock *s, struct queue *q) {
   while (q->head != NULL) {
@@ -506,9 +518,7 @@ static void ops_ready(void *ctx, uint32_t events, bool write_edge) {
       struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
       if (s == NULL || s->gen != gen)
         continue; /* dropped meanwhile */
-      reported(s, evs[i].events);
-      run_queue(s, &s->in);
-      run_queue(s, &s->out);
+      run_reported(s, evs[i].events);
       update_reactor(s, false);
     }
   }
@@ -627,9 +637,7 @@ static void src_ready(void *context, short revents) {
   pthread_mutex_lock(&wse_reactor_mutex);
   struct ovsock *s = sock_of_src(context);
   if (s != NULL) {
-    reported(s, (uint16_t)revents);
-    run_queue(s, &s->in);
-    run_queue(s, &s->out);
+    run_reported(s, (uint16_t)revents);
     /* Ready with nothing to wait for: stop polling that side, or the
      * waiter would find it ready again and again. */
     short events = s->src_events;
@@ -691,9 +699,7 @@ static void tset_ready(void *context, short revents) {
         struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
         if (s == NULL || key_of(s) != evs[i].data.u64)
           continue; /* dropped meanwhile */
-        reported(s, evs[i].events);
-        run_queue(s, &s->in);
-        run_queue(s, &s->out);
+        run_reported(s, evs[i].events);
         update_reactor(s, true);
       }
       if (n < 64)
