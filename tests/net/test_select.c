@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -566,6 +569,42 @@ TEST(test_reselect_replaces_and_mask_zero_cancels) {
   ASSERT_EQ(wsevent_wait(e2, 50), WSEVENT_TIMEOUT);
   ASSERT_NE(fcntl(s, F_GETFL) & O_NONBLOCK, 0); /* still non-blocking */
   close(c); close(s);
+}
+
+static void *wait_for_event(void *arg) {
+  return (void *)(intptr_t)wsevent_wait(*(wsevent_t *)arg, 5000);
+}
+
+TEST(test_deselecting_while_a_thread_polls_the_socket_forgets_it_cleanly) {
+  /* The waiter polls s itself when the selection goes: when it lets go,
+   * the library's thread must not take back a socket it forgot (its
+   * record is freed with the selection). */
+  wsevent_t ev, other;
+  pthread_t t;
+  void *r;
+  int c, s = tcp_pair(&c);
+  int c2, s2 = tcp_pair(&c2);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_create(&other, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ), WSEVENT_OK);
+  ASSERT_EQ(pthread_create(&t, NULL, wait_for_event, &ev), 0);
+  usleep(20000); /* (the waiter is most likely polling s by now) */
+  ASSERT_EQ(wsevent_event_select(s, ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_set(ev), WSEVENT_OK);
+  ASSERT_EQ(pthread_join(t, &r), 0);
+  ASSERT_EQ((intptr_t)r, WSEVENT_OK);
+  ASSERT_EQ(wsevent_reset(ev), WSEVENT_OK);
+  /* Past the hand-back delay, with data on the forgotten socket: the
+   * library's thread runs, and serves only what is still selected. */
+  ASSERT_EQ(wsevent_event_select(s2, other, WSEVENT_FD_READ), WSEVENT_OK);
+  usleep(30000);
+  ASSERT_EQ(write(c, "x", 1), 1);
+  ASSERT_EQ(write(c2, "y", 1), 1);
+  ASSERT_EQ(wsevent_wait(other, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_wait(ev, 50), WSEVENT_TIMEOUT);
+  wsevent_close(ev);
+  wsevent_close(other);
+  close(c); close(s); close(c2); close(s2);
 }
 
 TEST(test_socket_closed_while_selected_is_dropped_cleanly) {

@@ -73,6 +73,7 @@ struct wse_served {
   int fd;
   uint32_t events; /* epoll events while served */
   bool armed;      /* in epoll now */
+  bool stopped;    /* wse_served_stop ran: never armed or listed again */
   bool handing_back;              /* unwatched, taken back at back_at */
   wsevent_time_t back_at;
   struct wse_served *next_back;   /* the reactor's list of those */
@@ -84,7 +85,8 @@ WSE_HIDDEN int wse_served_init(struct wse_served *sv, wse_io_cb cb, void *ctx,
 /* Under the mutex: arm or disarm as the source's watchers say. */
 WSE_HIDDEN int wse_served_update(struct wse_served *sv);
 /* Takes the mutex: stand down now, or take back after the grace period;
- * for watchers_changed. */
+ * for watchers_changed, which may come after the stop (a waiter letting
+ * go of a source its provider forgot): then it does nothing. */
 WSE_HIDDEN void wse_served_changed(struct wse_served *sv);
 /* Under the reactor mutex: a thread is about to poll sv's source itself
  * (perhaps only once, a wait with no timeout left): the reactor stands

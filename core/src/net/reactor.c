@@ -307,6 +307,8 @@ int wse_served_init(struct wse_served *sv, wse_io_cb cb, void *ctx, int fd,
   sv->fd = fd;
   sv->events = events;
   sv->armed = false;
+  sv->stopped = false;
+  sv->handing_back = false;
   return wse_reactor_register(cb, ctx, &sv->io);
 }
 
@@ -342,6 +344,9 @@ int wse_served_update(struct wse_served *sv) {
 /* Under the mutex: take sv back after the grace period, unless a waiter
  * returns first; or push that moment back if it is on its way already. */
 static void hand_back(struct wse_served *sv) {
+  if (sv->stopped)
+    return; /* forgotten while a waiter polled it, and freed once that
+               waiter lets go: listed, it would dangle */
   sv->back_at = up()->xNow() + GRACE_NS;
   if (sv->handing_back)
     return; /* the reactor wakes before the new moment, and looks again */
@@ -377,6 +382,7 @@ void wse_served_changed(struct wse_served *sv) {
 }
 
 void wse_served_stop(struct wse_served *sv, bool still_open) {
+  sv->stopped = true;
   unlist(sv);
   if (sv->armed && still_open)
     wse_reactor_del(sv->fd, false);
