@@ -15,6 +15,7 @@
 #define WSEVENT_NET_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -72,10 +73,12 @@ struct wse_served {
   wsevent_source_t source;
   int fd;
   uint32_t events; /* epoll events while served */
-  bool armed;      /* in epoll now */
-  bool stopped;    /* wse_served_stop ran: never armed or listed again */
-  bool handing_back;              /* unwatched, taken back at back_at */
-  wsevent_time_t back_at;
+  /* Written under the mutex; atomic so that wse_served_changed() can see
+   * without it that a waiter's coming or going changes nothing. */
+  _Atomic bool armed;        /* in epoll now */
+  _Atomic bool stopped;      /* wse_served_stop ran: never armed or listed */
+  _Atomic bool handing_back; /* unwatched, taken back at back_at */
+  _Atomic wsevent_time_t back_at;
   struct wse_served *next_back;   /* the reactor's list of those */
   struct wse_served *next_detach; /* wse_reactor_detach's list */
 };

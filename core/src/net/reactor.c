@@ -369,6 +369,21 @@ void wse_served_touch(struct wse_served *sv) {
 }
 
 void wse_served_changed(struct wse_served *sv) {
+  /* A loop that waits once per message makes every source it polls come
+   * and go at each wait: most of those changes change nothing, and are
+   * seen so without the mutex.  A race with take_back() (it arms as we
+   * look) leaves the socket armed while polled, which costs a report the
+   * waiter also sees, until the next wait touches it (wse_served_touch). */
+  if (up()->xSourceWatchers(sv->source) > 0) {
+    if (!atomic_load_explicit(&sv->armed, memory_order_relaxed))
+      return; /* stood down already (or still on its way back) */
+  } else if (!atomic_load_explicit(&sv->armed, memory_order_relaxed) &&
+             atomic_load_explicit(&sv->handing_back, memory_order_relaxed)) {
+    /* On its way back already: push the moment back. */
+    atomic_store_explicit(&sv->back_at, up()->xNow() + GRACE_NS,
+                          memory_order_relaxed);
+    return;
+  }
   pthread_mutex_lock(&wse_reactor_mutex);
   if (up()->xSourceWatchers(sv->source) > 0) {
     /* A waiter is (back) on it.  If it was on its way back, it stays in

@@ -170,9 +170,23 @@ static short wanted(const struct sock *s) {
   return ev;
 }
 
-/* Make the source's events what the socket wants now. */
-static void sync_polled(struct sock *s) {
+/* Read interest that is no longer wanted (FD_READ reported) stays polled
+ * until a poll finds it ready: a loop that reads everything before it
+ * waits again wants it again by then, so its source is never updated (an
+ * update takes the dispatcher lock and makes the waiters build their sets
+ * again).  A poll that finds only such stale interest drops it. */
+#define LAZY_EVENTS (POLLIN | POLLRDHUP)
+
+static short stale_events(const struct sock *s) {
+  return (short)(s->polled & LAZY_EVENTS & ~wanted(s));
+}
+
+/* Make the source's events what the socket wants now, but for stale
+ * interest a poll did not find ready (`gone`: that it did). */
+static void sync_polled(struct sock *s, short gone) {
   short ev = wanted(s);
+  if (s->type == SOCK_STREAM && s->connected && !(s->fired & BIT(CLOSE)))
+    ev |= (short)(s->polled & LAZY_EVENTS & ~gone);
   if (ev != s->polled && up()->xSourceUpdate(s->served.source, ev) == WSEVENT_OK)
     s->polled = ev;
 }
@@ -289,15 +303,20 @@ static void on_ready(void *ctx, short revents) {
   struct sock *s = ctx;
   pthread_mutex_lock(&wse_reactor_mutex);
   if (s->active) {
+    short stale = revents & stale_events(s);
+    /* Only stale interest (FD_READ reported, its data not read yet):
+     * nothing to record, stop polling it. */
+    if (revents == stale)
+      ;
     /* The common case costs no system call: data on a connected stream
      * socket whose FD_READ is enabled. */
-    if (revents == POLLIN && s->type == SOCK_STREAM && s->connected &&
-        !(s->reported & BIT(READ)))
+    else if (revents == POLLIN && s->type == SOCK_STREAM && s->connected &&
+             !(s->reported & BIT(READ)))
       post(s, WSEVENT_FD_READ_BIT, 0);
     else
       look(s, ON_POLL);
     if (s->active)
-      sync_polled(s);
+      sync_polled(s, stale);
   }
   wse_reactor_unlock();
 }
@@ -312,7 +331,7 @@ static void on_waiting(void *ctx) {
     s->deferred |= s->reported & REENABLED_BY_CALLS & ~s->visible;
     reenable_unseen(s);
     s->recheck = false;
-    sync_polled(s);
+    sync_polled(s, 0);
     wse_served_touch(&s->served);
   }
   wse_reactor_unlock();
@@ -354,7 +373,7 @@ static void on_edge(void *ctx, uint32_t events, bool write_edge) {
       s->input_edge = true;
     else
       post(s, WSEVENT_FD_READ_BIT, 0);
-    sync_polled(s);
+    sync_polled(s, 0);
     return;
   }
   if (write_edge && !(s->visible & BIT(WRITE))) {
@@ -364,7 +383,7 @@ static void on_edge(void *ctx, uint32_t events, bool write_edge) {
   }
   look(s, write_edge ? ON_WRITE_EDGE : ON_EDGE);
   if (s->active)
-    sync_polled(s);
+    sync_polled(s, 0);
 }
 
 /* ---- selection ---- */
@@ -452,7 +471,7 @@ static int select_locked(int fd, const struct stat *st, wsevent_t event,
     look(s, AT_SELECT); /* conditions that already hold */
   if (s->active) {
     r = wse_served_update(&s->served); /* nobody polls it yet: serve it */
-    sync_polled(s);
+    sync_polled(s, 0);
   }
   return r;
 }
@@ -553,7 +572,7 @@ int wsevent_enum_network_events_ex(int fd, wsevent_t event_to_reset,
       look(s, AT_ENUM);
     }
     if (s->active)
-      sync_polled(s);
+      sync_polled(s, 0);
   }
   wse_reactor_unlock();
   return r;
@@ -583,7 +602,7 @@ static void reenable(int fd, long bits, bool would_block, enum left left) {
         (left == STREAM_DRAINED && s->type != SOCK_STREAM))
       look(s, ON_CALL);
     if (s->active)
-      sync_polled(s);
+      sync_polled(s, 0);
   }
   wse_reactor_unlock();
 }
