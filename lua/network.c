@@ -18,8 +18,12 @@ static const char *const fd_names[WSEVENT_FD_MAX_EVENTS] = {
 /* A descriptor from an integer or an object with :getfd() (luasocket). */
 int wse_lua_check_fd(lua_State *L, int arg) {
   arg = lua_absindex(L, arg);
-  if (lua_isinteger(L, arg)) {
-    lua_Integer fd = lua_tointeger(L, arg);
+  if (lua_type(L, arg) == LUA_TNUMBER) {
+    /* A float with an integer value counts, as for luaL_checkinteger:
+     * luasocket's sock:getfd() returns one (3.0). */
+    int exact;
+    lua_Integer fd = lua_tointegerx(L, arg, &exact);
+    luaL_argcheck(L, exact, arg, "number has no integer representation");
     luaL_argcheck(L, fd >= 0 && fd <= INT_MAX, arg, "not a descriptor (out of range)");
     return (int)fd;
   }
@@ -124,7 +128,7 @@ static int l_event_select(lua_State *L) {
   remember_selected(L, 1, fd);
   /* The descriptor is non-blocking now, as on Windows; tell a luasocket
    * object too (timeout 0), so that its methods agree instead of polling. */
-  if (!lua_isinteger(L, 1)) {
+  if (lua_type(L, 1) != LUA_TNUMBER) {
     if (lua_getfield(L, 1, "settimeout") == LUA_TFUNCTION) {
       lua_pushvalue(L, 1);
       lua_pushinteger(L, 0);
@@ -221,7 +225,7 @@ static int l_accept(lua_State *L) {
   int fd = wse_lua_check_fd(L, 1);
   wsevent_t ev;
   long mask;
-  if (lua_isinteger(L, 1)) {
+  if (lua_type(L, 1) == LUA_TNUMBER) {
     int c = wsevent_accept(fd, NULL, NULL);
     if (c < 0)
       return fail_errno(L, errno);

@@ -114,7 +114,7 @@ void wse_lua_own_fd(lua_State *L, int fd) { set_owned(L, fd, 1); }
 /* WSEVENT_OV_SAME_SOCKET for an integer descriptor the library handed
  * out. */
 static unsigned vouched(lua_State *L, int arg, int fd) {
-  if (!lua_isinteger(L, arg))
+  if (lua_type(L, arg) != LUA_TNUMBER)
     return 0;
   push_owned(L);
   unsigned options = lua_rawgeti(L, -1, fd) != LUA_TNIL ? WSEVENT_OV_SAME_SOCKET : 0;
@@ -624,7 +624,7 @@ static int l_close_socket(lua_State *L) {
   int fd = wse_lua_check_fd(L, 1);
   wsevent_socket_closing(fd);
   set_owned(L, fd, 0);
-  if (lua_isinteger(L, 1)) {
+  if (lua_type(L, 1) == LUA_TNUMBER) {
     if (close(fd) < 0) {
       luaL_pushfail(L);
       lua_pushstring(L, strerror(errno));

@@ -16,6 +16,8 @@ local cases = {
   {"wait with a negative timeout", function() E():wait(-1) end, "non%-negative"},
   {"event with an unknown option", function() wsevent.event{manual = false} end, "unknown option 'manual'"},
   {"event_select on a descriptor beyond int", function() wsevent.event_select(1 << 33, E(), 1) end, "out of range"},
+  {"event_select on a fractional descriptor", function() wsevent.event_select(3.5, E(), 1) end, "no integer representation"},
+  {"recv_overlapped on a fractional descriptor", function() wsevent.recv_overlapped(3.5, 1) end, "no integer representation"},
   {"wait with 1e300", function() E():wait(1e300) end, "too large"},
   {"set on a non-event", function() E().set({}) end, "wsevent.Event expected"},
   {"set on a closed event", function() closed():set() end, "closed event"},
