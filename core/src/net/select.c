@@ -178,6 +178,8 @@ static short wanted(const struct sock *s) {
 #define LAZY_EVENTS (POLLIN | POLLRDHUP)
 
 static short stale_events(const struct sock *s) {
+  if (s->type != SOCK_STREAM || !s->connected)
+    return 0; /* never kept (and wanted() may ask TCP_INFO) */
   return (short)(s->polled & LAZY_EVENTS & ~wanted(s));
 }
 
