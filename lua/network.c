@@ -173,6 +173,28 @@ static int fail_errno(lua_State *L, int err) {
   return 3;
 }
 
+/* recv's buffer, kept in the registry at the largest size asked (up to
+ * RECV_BUF_MAX) for the next call.  A luaL_Buffer of 64 KiB is a malloc,
+ * and at its collection a free after which glibc consolidates its heap:
+ * per message in a loop that receives up to 64 KiB (luasocket's
+ * receive(65536) reads into a buffer its object keeps).  Only this call
+ * uses it, and no Lua code runs while it is filled. */
+static const char recv_buf_key = 0;
+#define RECV_BUF_MAX ((size_t)1 << 20)
+
+static char *recv_buf(lua_State *L, size_t n) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &recv_buf_key) != LUA_TUSERDATA ||
+      lua_rawlen(L, -1) < n) {
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, n, 0);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &recv_buf_key);
+  }
+  char *p = lua_touserdata(L, -1);
+  lua_pop(L, 1); /* the registry keeps it */
+  return p;
+}
+
 /* recv(sock, n [, flags]): up to n bytes ("" at the end of the stream), or
  * fail, message, errno (EAGAIN: nothing yet). */
 static int l_recv(lua_State *L) {
@@ -182,11 +204,15 @@ static int l_recv(lua_State *L) {
   luaL_argcheck(L, n >= 0 && n <= INT32_MAX, 2, "out of range");
   luaL_argcheck(L, flags >= INT_MIN && flags <= INT_MAX, 3, "out of range");
   luaL_Buffer b;
-  char *p = luaL_buffinitsize(L, &b, (size_t)n);
+  int big = (size_t)n > RECV_BUF_MAX;
+  char *p = big ? luaL_buffinitsize(L, &b, (size_t)n) : recv_buf(L, (size_t)n);
   ssize_t got = n > 0 ? wsevent_recv(fd, p, (size_t)n, (int)flags) : 0;
   if (got < 0)
     return fail_errno(L, errno);
-  luaL_pushresultsize(&b, (size_t)got);
+  if (big)
+    luaL_pushresultsize(&b, (size_t)got);
+  else
+    lua_pushlstring(L, p, (size_t)got);
   return 1;
 }
 

@@ -245,6 +245,29 @@ describe("the socket calls wsevent sees", function()
     c:close(); s:close()
   end)
 
+  it("recv gives each byte once, whatever the sizes asked", function()
+    -- Small and large reads (one beyond the buffer recv keeps) in turn.
+    local c, s = tcp_pair()
+    c:settimeout(5); s:settimeout(5)
+    local sent, got = {}, {}
+    local sizes = {1, 70000, 3, (1 << 20) + 1, 64, 65536}
+    for round = 1, 12 do
+      local chunk = string.rep(string.char(65 + round), 1000 * round)
+      sent[#sent + 1] = chunk
+      assert(c:send(chunk))
+      local want = #chunk
+      while want > 0 do
+        local data = wsevent.recv(s, sizes[(round + want) % #sizes + 1])
+        if data then
+          got[#got + 1] = data
+          want = want - #data
+        end
+      end
+    end
+    assert.equals(table.concat(sent), table.concat(got))
+    c:close(); s:close()
+  end)
+
   it("send takes string.sub's range and reports a full buffer", function()
     local c, s = tcp_pair()
     local ev = wsevent.event()
