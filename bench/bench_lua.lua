@@ -71,7 +71,7 @@ local function serve_overlapped(l)
   -- routine that echoes and receives again, one alertable wait.
   local on_received
   local function receive(fd)
-    if not wsevent.recv_overlapped(fd, 65536, {routine = on_received}) then
+    if not wsevent.recv_overlapped(fd, 65536, on_received) then
       wsevent.close_socket(fd) -- refused at once (a reset)
     end
   end
@@ -87,9 +87,9 @@ local function serve_overlapped(l)
   local function on_accepted(op)
     local fd = op:result()
     if fd then receive(fd) end
-    wsevent.accept_overlapped(l, {routine = on_accepted})
+    wsevent.accept_overlapped(l, on_accepted)
   end
-  wsevent.accept_overlapped(l, {routine = on_accepted})
+  wsevent.accept_overlapped(l, on_accepted)
   while true do wsevent.sleep(nil, true) end
 end
 

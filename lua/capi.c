@@ -12,7 +12,7 @@ static wsevent_t handle_of(lua_State *L, int idx, int allow_int) {
     luaL_argcheck(L, h > 0, idx, "not a handle");
     return (wsevent_t)h;
   }
-  if (luaL_testudata(L, idx, EVENT_MT) == NULL)
+  if (wse_lua_test_udata(L, idx, &wse_lua_event_mt) == NULL)
     luaL_typeerror(L, idx, allow_int ? "wsevent event or integer handle"
                                      : "wsevent event");
   Event *ev = lua_touserdata(L, idx);

@@ -24,6 +24,7 @@ struct routine {
   uint32_t magic;
   lua_State *main;
   int ref;
+  int arg_ref; /* its argument, or LUA_NOREF: called with none */
   struct routine *next_released;
 };
 
@@ -63,7 +64,12 @@ void wse_lua_run_routine(void *context) {
   if (L != NULL && main_of(L) == r->main) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref);
     luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    int nargs = r->arg_ref != LUA_NOREF;
+    if (nargs) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, r->arg_ref);
+      luaL_unref(L, LUA_REGISTRYINDEX, r->arg_ref);
+    }
+    if (lua_pcall(L, nargs, 0, 0) != LUA_OK) {
       explain_error(L);
       /* Keep the first error; the wait raises it once it has returned. */
       if (lua_getfield(L, LUA_REGISTRYINDEX, ROUTINE_ERROR) == LUA_TNIL) {
@@ -101,6 +107,7 @@ static void collect_released(lua_State *L) {
     if (r->main == main) {
       *p = r->next_released;
       luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
+      luaL_unref(L, LUA_REGISTRYINDEX, r->arg_ref); /* LUA_NOREF: nothing */
       r->magic = 0;
       free(r);
     } else {
@@ -110,14 +117,26 @@ static void collect_released(lua_State *L) {
   pthread_mutex_unlock(&released_mutex);
 }
 
-static struct routine *new_routine(lua_State *L, int arg) {
+/* The function at arg, called with the value at with (0: no argument).
+ * The references first: only the malloc can fail after them. */
+static struct routine *new_routine(lua_State *L, int arg, int with) {
   luaL_checktype(L, arg, LUA_TFUNCTION);
   collect_released(L);
-  struct routine *r = malloc(sizeof *r);
-  if (r == NULL)
-    luaL_error(L, "not enough memory");
+  int arg_ref = LUA_NOREF;
+  if (with != 0) {
+    lua_pushvalue(L, with);
+    arg_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
   lua_pushvalue(L, arg);
-  r->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  struct routine *r = malloc(sizeof *r);
+  if (r == NULL) {
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, arg_ref);
+    luaL_error(L, "not enough memory");
+  }
+  r->ref = ref;
+  r->arg_ref = arg_ref;
   r->main = main_of(L);
   r->magic = ROUTINE_MAGIC;
   r->next_released = NULL;
@@ -150,7 +169,7 @@ static int l_queue_completion(lua_State *L) {
   int r = wsevent_thread_self(&id);
   if (r != WSEVENT_OK)
     return wse_lua_fail(L, r);
-  struct routine *routine = new_routine(L, 1);
+  struct routine *routine = new_routine(L, 1, 0);
   r = wsevent_queue_completion(id, wse_lua_run_routine, routine);
   if (r != WSEVENT_OK) {
     luaL_unref(L, LUA_REGISTRYINDEX, routine->ref);
@@ -164,11 +183,15 @@ static int l_queue_completion(lua_State *L) {
 /* completion(fn): a context for C providers to queue with
  * wsevent._completion_routine; fn runs in the thread they queue it to. */
 static int l_completion(lua_State *L) {
-  lua_pushlightuserdata(L, new_routine(L, 1));
+  lua_pushlightuserdata(L, new_routine(L, 1, 0));
   return 1;
 }
 
-void *wse_lua_new_routine(lua_State *L, int arg) { return new_routine(L, arg); }
+void *wse_lua_new_routine(lua_State *L, int arg) { return new_routine(L, arg, 0); }
+
+void *wse_lua_new_routine_with(lua_State *L, int arg, int with) {
+  return new_routine(L, arg, lua_absindex(L, with));
+}
 
 const luaL_Reg wse_lua_completion_functions[] = {
     {"thread_id", l_thread_id},

@@ -26,7 +26,7 @@ static Event *new_event(lua_State *L) {
   ev->closed = 1;
   ev->owned = 1;
   ev->manual_reset = 1;
-  luaL_setmetatable(L, EVENT_MT);
+  wse_lua_set_metatable(L, &wse_lua_event_mt);
   return ev;
 }
 
@@ -194,7 +194,7 @@ static int l_wait(lua_State *L) {
 /* ev:close(): true.  Closing twice is allowed; a borrowed event is only
  * forgotten. */
 static int l_close(lua_State *L) {
-  Event *ev = luaL_checkudata(L, 1, EVENT_MT);
+  Event *ev = wse_lua_check_udata(L, 1, &wse_lua_event_mt, EVENT_MT);
   if (!ev->closed) {
     ev->closed = 1;
     if (ev->owned)
@@ -229,7 +229,7 @@ static int l_manual_reset(lua_State *L) {
 }
 
 static int l_closed(lua_State *L) {
-  lua_pushboolean(L, ((Event *)luaL_checkudata(L, 1, EVENT_MT))->closed);
+  lua_pushboolean(L, ((Event *)wse_lua_check_udata(L, 1, &wse_lua_event_mt, EVENT_MT))->closed);
   return 1;
 }
 
@@ -256,7 +256,7 @@ static int l_timeout(lua_State *L) {
 }
 
 static int l_tostring(lua_State *L) {
-  Event *ev = luaL_checkudata(L, 1, EVENT_MT);
+  Event *ev = wse_lua_check_udata(L, 1, &wse_lua_event_mt, EVENT_MT);
   const char *status = "closed";
   if (!ev->closed) {
     int r = wsevent_is_set(ev->handle);

@@ -37,6 +37,21 @@ typedef struct {
   int owned; /* closes the event when closed or collected */
 } Event;
 
+/* The module's userdata types, checked by a registry key that is a C
+ * address (lua_rawgetp) instead of luaL_checkudata's name: no string made
+ * and hashed per call, most of a short method's cost. */
+WSE_LUA_HIDDEN extern const char wse_lua_event_mt, wse_lua_op_mt;
+/* luaL_newmetatable(L, name), also kept under key. */
+WSE_LUA_HIDDEN void wse_lua_new_metatable(lua_State *L, const char *name,
+                                          const void *key);
+/* Sets the metatable of key on the value on top. */
+WSE_LUA_HIDDEN void wse_lua_set_metatable(lua_State *L, const void *key);
+/* The userdata at arg if its metatable is key's, else NULL (test) or a
+ * type error naming the type (check). */
+WSE_LUA_HIDDEN void *wse_lua_test_udata(lua_State *L, int arg, const void *key);
+WSE_LUA_HIDDEN void *wse_lua_check_udata(lua_State *L, int arg, const void *key,
+                                         const char *name);
+
 /* fail, the core's message for code, code: 3 results. */
 WSE_LUA_HIDDEN int wse_lua_fail(lua_State *L, int code);
 /* fail, "timeout": 2 results, the shape of every wait that times out. */
@@ -66,6 +81,8 @@ WSE_LUA_HIDDEN void wse_lua_release_routine(void *context);
 WSE_LUA_HIDDEN void wse_lua_reraise_routine_error(lua_State *L);
 /* A routine context for the function at arg (raises if not a function). */
 WSE_LUA_HIDDEN void *wse_lua_new_routine(lua_State *L, int arg);
+/* The same, called with the value at index with as its one argument. */
+WSE_LUA_HIDDEN void *wse_lua_new_routine_with(lua_State *L, int arg, int with);
 
 /* Pushes an Event for an open handle (event.c); a core code, nothing
  * pushed on failure. */

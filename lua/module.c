@@ -25,8 +25,39 @@ int wse_lua_timeout(lua_State *L) {
   return 2;
 }
 
+const char wse_lua_event_mt = 0, wse_lua_op_mt = 0;
+
+void wse_lua_new_metatable(lua_State *L, const char *name, const void *key) {
+  luaL_newmetatable(L, name); /* also sets __name, for messages */
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+}
+
+void wse_lua_set_metatable(lua_State *L, const void *key) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+  lua_setmetatable(L, -2);
+}
+
+void *wse_lua_test_udata(lua_State *L, int arg, const void *key) {
+  void *p = lua_touserdata(L, arg);
+  if (p == NULL || !lua_getmetatable(L, arg))
+    return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+  int same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? p : NULL;
+}
+
+void *wse_lua_check_udata(lua_State *L, int arg, const void *key,
+                          const char *name) {
+  void *p = wse_lua_test_udata(L, arg, key);
+  if (p == NULL)
+    luaL_typeerror(L, arg, name);
+  return p;
+}
+
 Event *wse_lua_check_event(lua_State *L, int arg) {
-  Event *ev = luaL_checkudata(L, arg, EVENT_MT);
+  Event *ev = wse_lua_check_udata(L, arg, &wse_lua_event_mt, EVENT_MT);
   if (ev->closed)
     luaL_error(L, "attempt to use a closed event");
   return ev;
@@ -82,7 +113,7 @@ wsevent_t *wse_lua_check_list(lua_State *L, int arg, size_t max, size_t *count) 
   wsevent_t *h = lua_newuserdatauv(L, (size_t)n * sizeof *h, 0);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_geti(L, arg, i);
-    Event *ev = luaL_testudata(L, -1, EVENT_MT);
+    Event *ev = wse_lua_test_udata(L, -1, &wse_lua_event_mt);
     if (ev == NULL)
       luaL_argerror(L, arg, lua_pushfstring(L, "item %d is a %s, not an event",
                                             (int)i, luaL_typename(L, -1)));
@@ -157,7 +188,7 @@ static const luaL_Reg module_functions[] = {
 };
 
 static void create_meta(lua_State *L) {
-  luaL_newmetatable(L, EVENT_MT); /* also sets __name */
+  wse_lua_new_metatable(L, EVENT_MT, &wse_lua_event_mt);
   luaL_setfuncs(L, wse_lua_event_meta, 0);
   lua_newtable(L);
   luaL_setfuncs(L, wse_lua_event_methods, 0);

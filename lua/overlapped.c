@@ -8,9 +8,9 @@
  * result), a send's strings (kept as user values, so they stay put).
  * Collected while pending, an operation is cancelled first (the core then
  * never touches it again).  With a routine, the routine is a closure over
- * the function and the operation, kept by the completion machinery of
- * completion.c until it ran or was released: the operation cannot be
- * collected while the core may still call it.
+ * the function called with the operation, both kept by the completion
+ * machinery of completion.c until it ran or was released: the operation
+ * cannot be collected while the core may still call it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,14 +72,6 @@ static void op_release(wsevent_overlapped_t *ov) {
   void *ctx = op->routine_ctx;
   op->routine_ctx = NULL;
   wse_lua_release_routine(ctx); /* lock-only: safe under the core's lock */
-}
-
-/* routine(op), the closure's body. */
-static int call_with_op(lua_State *L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushvalue(L, lua_upvalueindex(2));
-  lua_call(L, 1, 0);
-  return 0;
 }
 
 /* ---- descriptors the library made ----
@@ -155,12 +147,14 @@ static void buf_give(char *b, size_t n) {
 
 static const char *const op_options[] = {"event", "routine", "flags", NULL};
 
-/* A new Operation on the stack, from the options table at arg. */
+/* A new Operation on the stack, from the options at arg: a table, or a
+ * function (the routine, with no other option: a loop that starts an
+ * operation per message makes no table for it). */
 static Operation *new_op(lua_State *L, int kind, int fd, int arg) {
   int flags = 0;
-  int has_opts = !lua_isnoneornil(L, arg);
+  int has_opts = !lua_isnoneornil(L, arg) && !lua_isfunction(L, arg);
   if (has_opts) {
-    luaL_checktype(L, arg, LUA_TTABLE);
+    luaL_argexpected(L, lua_istable(L, arg), arg, "table or function");
     wse_lua_check_keys(L, arg, op_options);
   }
   Operation *op = lua_newuserdatauv(L, sizeof *op, N_UV);
@@ -168,13 +162,16 @@ static Operation *new_op(lua_State *L, int kind, int fd, int arg) {
   op->fd = fd;
   op->kind = kind;
   op->ov.socket = -1;
-  luaL_setmetatable(L, OP_MT);
+  wse_lua_set_metatable(L, &wse_lua_op_mt);
   int opi = lua_gettop(L);
   lua_pushvalue(L, 1); /* the socket (object or descriptor) */
   lua_setiuservalue(L, opi, UV_SOCKET);
   wsevent_t h = 0;
-  int routine = 0;
-  if (has_opts) {
+  int routine = lua_isfunction(L, arg);
+  if (routine) {
+    lua_pushvalue(L, arg);
+    lua_setiuservalue(L, opi, UV_ROUTINE);
+  } else if (has_opts) {
     if (lua_getfield(L, arg, "flags") != LUA_TNIL) {
       lua_Integer f = lua_tointeger(L, -1);
       luaL_argcheck(L, lua_isinteger(L, -1) && f >= INT_MIN && f <= INT_MAX, arg,
@@ -190,7 +187,7 @@ static Operation *new_op(lua_State *L, int kind, int fd, int arg) {
     }
     lua_pop(L, 1);
     if (lua_getfield(L, arg, "event") != LUA_TNIL) {
-      Event *ev = luaL_testudata(L, -1, EVENT_MT);
+      Event *ev = wse_lua_test_udata(L, -1, &wse_lua_event_mt);
       luaL_argcheck(L, ev != NULL, arg, "event must be an event");
       luaL_argcheck(L, !ev->closed, arg, "event is closed");
       h = ev->handle;
@@ -216,16 +213,14 @@ static Operation *new_op(lua_State *L, int kind, int fd, int arg) {
   return op;
 }
 
-/* The routine for the start, if any: a closure over the function and the
+/* The routine for the start, if any: the function, to be called with the
  * operation (at opi), given to completion.c. */
 static wsevent_overlapped_fn routine_of(lua_State *L, Operation *op, int opi) {
   if (lua_getiuservalue(L, opi, UV_ROUTINE) == LUA_TNIL) {
     lua_pop(L, 1);
     return NULL;
   }
-  lua_pushvalue(L, opi);
-  lua_pushcclosure(L, call_with_op, 2);
-  op->routine_ctx = wse_lua_new_routine(L, -1);
+  op->routine_ctx = wse_lua_new_routine_with(L, -1, opi);
   lua_pop(L, 1);
   return op_routine;
 }
@@ -349,7 +344,7 @@ static int start_recv(lua_State *L, int kind) {
   return started(L, op, r);
 }
 
-/* recv_overlapped(sock, n [, {event=, routine=, flags=}]) */
+/* recv_overlapped(sock, n [, {event=, routine=, flags=} or routine]) */
 static int l_recv_overlapped(lua_State *L) { return start_recv(L, K_RECV); }
 /* recvfrom_overlapped(sock, n [, options]): result data, host, port */
 static int l_recvfrom_overlapped(lua_State *L) { return start_recv(L, K_RECVFROM); }
@@ -448,7 +443,7 @@ static int l_connect_overlapped(lua_State *L) {
 
 /* ---- methods ---- */
 
-static Operation *check_op(lua_State *L) { return luaL_checkudata(L, 1, OP_MT); }
+static Operation *check_op(lua_State *L) { return wse_lua_check_udata(L, 1, &wse_lua_op_mt, OP_MT); }
 
 /* The bytes a receive (the operation at index 1) took: a string, kept as
  * its data, so that the buffer can serve the next receive. */
@@ -580,7 +575,7 @@ static int l_timeout(lua_State *L) {
 }
 
 static int l_gc(lua_State *L) {
-  Operation *op = luaL_checkudata(L, 1, OP_MT);
+  Operation *op = wse_lua_check_udata(L, 1, &wse_lua_op_mt, OP_MT);
   /* Only an operation without a routine can be collected while pending:
    * cancelled, the core never touches it again. */
   if (is_pending(op))
@@ -609,7 +604,7 @@ static const luaL_Reg op_meta[] = {
 };
 
 void wse_lua_create_operation_meta(lua_State *L) {
-  luaL_newmetatable(L, OP_MT);
+  wse_lua_new_metatable(L, OP_MT, &wse_lua_op_mt);
   luaL_setfuncs(L, op_meta, 0);
   lua_newtable(L);
   luaL_setfuncs(L, op_methods, 0);

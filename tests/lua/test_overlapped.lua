@@ -135,6 +135,52 @@ describe("overlapped operations", function()
     assert.equals("rt", seen[1][2])
   end)
 
+  it("take the routine itself in place of the options", function()
+    local seen = {}
+    local op = assert(wsevent.recv_overlapped(server, 10, function(o)
+      seen[#seen + 1] = {o, o:result()}
+    end))
+    assert.is_nil(op:event())
+    client:send("fn")
+    assert.is_true(wsevent.sleep(5, true))
+    assert.equals(op, seen[1][1])
+    assert.equals("fn", seen[1][2])
+  end)
+
+  it("keep nothing of a routine once it ran", function()
+    -- Each start keeps its function and operation until the routine runs
+    -- (or is released); a loop of them leaves the registry as it found it.
+    local function registry_size()
+      collectgarbage(); collectgarbage()
+      local n = 0
+      for _ in pairs(debug.getregistry()) do n = n + 1 end
+      return n
+    end
+    local count, aborted = 0, nil
+    local function again(o)
+      count = count + 1
+      assert.equals("z", o:result())
+      if count < 200 then
+        assert(wsevent.recv_overlapped(server, 1, again))
+        client:send("z")
+      end
+    end
+    local before = registry_size()
+    assert(wsevent.recv_overlapped(server, 1, again))
+    client:send("z")
+    while count < 200 do assert.is_true(wsevent.sleep(5, true)) end
+    local op = assert(wsevent.recv_overlapped(server, 1, function(o)
+      aborted = select(3, o:result())
+    end))
+    assert.is_true(op:cancel())
+    assert.is_true(wsevent.sleep(5, true))
+    assert.equals(wsevent.WSEVENT_EABORTED, aborted)
+    assert.equals(200, count)
+    op = nil
+    -- The luaL_ref free list may keep a slot or two.
+    assert.is_true(registry_size() <= before + 2)
+  end)
+
   it("report a routine's error from the wait", function()
     wsevent.send_overlapped(server, "x", {routine = function() error("from the routine") end})
     assert.has_error(function() wsevent.sleep(5, true) end, "from the routine")
@@ -305,6 +351,8 @@ describe("overlapped wrong inputs", function()
                      "bad argument #3 to 'recv_overlapped' (unknown option 'evnet')")
     assert.has_error(function() wsevent.recv_overlapped(server, 1, {routine = 3}) end,
                      "bad argument #3 to 'recv_overlapped' (routine must be a function)")
+    assert.has_error(function() wsevent.recv_overlapped(server, 1, "routine") end,
+                     "bad argument #3 to 'recv_overlapped' (table or function expected, got string)")
     local closed = wsevent.event(); closed:close()
     assert.has_error(function() wsevent.recv_overlapped(server, 1, {event = closed}) end,
                      "bad argument #3 to 'recv_overlapped' (event is closed)")
