@@ -5,6 +5,9 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
 
 #include "glue.h"
 
@@ -308,6 +311,29 @@ static int int_arg(PyObject *obj, const char *what, Py_ssize_t *out) {
   return *out == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
+/* recv's buffer.  A bytes object of the size asked is a malloc of that
+ * size, then a realloc that shrinks it: per message in a loop that asks
+ * for 64 KiB and gets a few bytes (socket.recv pays both).  Up to
+ * RECV_SCRATCH, recv reads into a kept buffer instead and copies what came
+ * into a bytes object of its size, unless the last recv brought more than
+ * RECV_COPY_MAX (a bulk transfer, for which the copy would cost more than
+ * the allocation: the bytes object is read into directly).  The buffer is
+ * taken for the call (the GIL is released meanwhile, and another thread
+ * may be in recv: it gets a new one), given back after. */
+#define RECV_SCRATCH ((Py_ssize_t)64 * 1024)
+#define RECV_COPY_MAX ((ssize_t)4 * 1024)
+static _Atomic(char *) scratch_spare;
+static atomic_bool recv_bulk;
+
+static char *scratch_take(void) {
+  char *p = atomic_exchange(&scratch_spare, NULL);
+  return p != NULL ? p : malloc((size_t)RECV_SCRATCH);
+}
+
+static void scratch_give(char *p) {
+  free(atomic_exchange(&scratch_spare, p));
+}
+
 /* recv(sock, bufsize, flags=0): socket.recv through wsevent_recv. */
 static PyObject *mod_recv(PyObject *module, PyObject *const *args,
                           Py_ssize_t nargs) {
@@ -324,6 +350,21 @@ static PyObject *mod_recv(PyObject *module, PyObject *const *args,
     PyErr_SetString(PyExc_ValueError, "negative buffersize in recv");
     return NULL;
   }
+  bool copy = size > 0 && size <= RECV_SCRATCH &&
+              !atomic_load_explicit(&recv_bulk, memory_order_relaxed);
+  char *scratch = copy ? scratch_take() : NULL;
+  if (scratch != NULL) {
+    ssize_t n;
+    Py_BEGIN_ALLOW_THREADS
+    n = wsevent_recv(fd, scratch, (size_t)size, flags);
+    Py_END_ALLOW_THREADS
+    if (n > RECV_COPY_MAX)
+      atomic_store_explicit(&recv_bulk, true, memory_order_relaxed);
+    PyObject *bytes = n < 0 ? PyErr_SetFromErrno(PyExc_OSError)
+                            : PyBytes_FromStringAndSize(scratch, n);
+    scratch_give(scratch);
+    return bytes;
+  }
   PyObject *bytes = PyBytes_FromStringAndSize(NULL, size);
   if (bytes == NULL || size == 0)
     return bytes;
@@ -335,6 +376,8 @@ static PyObject *mod_recv(PyObject *module, PyObject *const *args,
     Py_DECREF(bytes);
     return PyErr_SetFromErrno(PyExc_OSError);
   }
+  if (n <= RECV_COPY_MAX)
+    atomic_store_explicit(&recv_bulk, false, memory_order_relaxed);
   if (n != size && _PyBytes_Resize(&bytes, n) < 0)
     return NULL;
   return bytes;

@@ -317,6 +317,45 @@ def test_recv_through_wsevent_reenables_read_as_winsock():
     assert s.recv(10) == b""
 
 
+def test_recv_gives_each_byte_once_whatever_the_sizes_and_threads():
+    # Small and bulk reads in turn (recv reads small ones into a kept
+    # buffer, bulk ones into the bytes object), from four threads at once,
+    # each on its own connection: every byte arrives once, in order.
+    import threading
+    errors = []
+
+    def run(k):
+        try:
+            c, s = tcp_pair()
+            s.settimeout(5)
+            sizes = [1, 70000, 3, 65536, 64, 65537, 4096, 100]
+            sent, got = [], []
+            for rnd in range(24):
+                chunk = bytes([65 + k * 24 + rnd]) * (rnd * 3000 + 1)
+                sent.append(chunk)
+                c.sendall(chunk)
+                want = len(chunk)
+                while want:
+                    try:
+                        data = wsevent.recv(s, sizes[(rnd + want) % len(sizes)])
+                    except BlockingIOError:
+                        continue
+                    got.append(data)
+                    want -= len(data)
+            assert b"".join(got) == b"".join(sent)
+            c.close()
+            s.close()
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
 def test_accept_through_wsevent_passes_the_selection_on():
     l = listener()
     ev = wsevent.Event()
