@@ -452,6 +452,99 @@ TEST(test_a_send_the_library_sees_reenables_write_only_when_it_blocks) {
   close(c); close(s);
 }
 
+/* Fill c's buffer through the library until a send would block; the
+ * bytes sent. */
+static long fill(int c) {
+  static char buf[1 << 16];
+  long sent = 0;
+  for (;;) {
+    ssize_t n = wsevent_send(c, buf, sizeof buf, 0);
+    if (n < 0) {
+      ASSERT_EQ(errno, EAGAIN);
+      return sent;
+    }
+    sent += n;
+  }
+}
+
+static void drain_bytes(int s, long n) {
+  static char buf[1 << 16];
+  while (n > 0) {
+    ssize_t got = recv(s, buf, sizeof buf, 0);
+    ASSERT_GT(got, 0);
+    n -= got;
+  }
+}
+
+TEST(test_write_follows_each_blocked_send_across_a_new_selection) {
+  /* Sends that do not block change nothing; each one that blocks
+   * re-enables FD_WRITE, also after a new selection of the socket. */
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(c, ev, WSEVENT_FD_WRITE), WSEVENT_OK);
+  ASSERT_EQ(poll_events(c, ev, &ne), WSEVENT_FD_WRITE);
+  ASSERT_EQ(wsevent_send(c, "0123456789", 10, 0), 10);
+  ASSERT_EQ(wsevent_send(c, "0123456789", 10, 0), 10);
+  /* A new selection starts from nothing seen: FD_WRITE at the select. */
+  ASSERT_EQ(wsevent_event_select(c, ev, WSEVENT_FD_WRITE), WSEVENT_OK);
+  ASSERT_EQ(poll_events(c, ev, &ne), WSEVENT_FD_WRITE);
+  for (int round = 0; round < 3; round++) {
+    long sent = fill(c) + (round == 0 ? 20 : 1);
+    ASSERT_EQ(poll_events(c, ev, &ne), 0);
+    drain_bytes(s, sent);
+    ASSERT_EQ(next_events(c, ev, &ne), WSEVENT_FD_WRITE);
+    ASSERT_EQ(wsevent_wait(ev, 20), WSEVENT_TIMEOUT); /* once */
+    /* A send that does not block after the one that did. */
+    ASSERT_EQ(wsevent_send(c, "x", 1, 0), 1);
+    ASSERT_EQ(poll_events(c, ev, &ne), 0);
+  }
+  drain_bytes(s, 1);
+  wsevent_close(ev);
+  close(c); close(s);
+}
+
+struct sender {
+  int fd;
+  long sent;
+};
+
+static void *send_bytes(void *arg) {
+  struct sender *a = arg;
+  for (int i = 0; i < 20000; i++)
+    if (wsevent_send(a->fd, "z", 1, 0) == 1)
+      a->sent++;
+  return NULL;
+}
+
+TEST(test_sends_while_another_thread_selects_and_deselects) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  pthread_t t;
+  int c, s = tcp_pair(&c);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  struct sender a = {.fd = c};
+  ASSERT_EQ(pthread_create(&t, NULL, send_bytes, &a), 0);
+  for (int i = 0; i < 300; i++) {
+    ASSERT_EQ(wsevent_event_select(c, ev, WSEVENT_FD_WRITE), WSEVENT_OK);
+    ASSERT_EQ(wsevent_event_select(c, ev, 0), WSEVENT_OK);
+  }
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_EQ(a.sent, 20000);
+  drain_bytes(s, a.sent);
+  /* The selection still works as Winsock's afterwards. */
+  wsevent_reset(ev);
+  ASSERT_EQ(wsevent_event_select(c, ev, WSEVENT_FD_WRITE), WSEVENT_OK);
+  ASSERT_EQ(poll_events(c, ev, &ne), WSEVENT_FD_WRITE);
+  long sent = fill(c);
+  ASSERT_EQ(poll_events(c, ev, &ne), 0);
+  drain_bytes(s, sent);
+  ASSERT_EQ(next_events(c, ev, &ne), WSEVENT_FD_WRITE);
+  wsevent_close(ev);
+  close(c); close(s);
+}
+
 TEST(test_urgent_data_posts_oob) {
   wsevent_t ev;
   struct wsevent_network_events ne;
