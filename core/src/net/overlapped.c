@@ -951,14 +951,16 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
   bool first = !nonblocking && s != NULL && (in ? s->in.head : s->out.head) == NULL;
   enum outcome o = AGAIN;
   bool tried = false;
+  struct ovsock *drained = NULL; /* s, if not tried for just_drained() */
   r = WSEVENT_OK;
   if (first) {
     if (pending_in(&s->in, ov) || pending_in(&s->out, ov))
       r = WSEVENT_EINVAL; /* the record is in use */
-    else if ((tried = !just_drained(s, op)) && (o = try_op(s, op)) == FAILED &&
+    else if (just_drained(s, op))
+      drained = s; /* fstat below finds a descriptor that is no socket */
+    else if ((tried = true) && (o = try_op(s, op)) == FAILED &&
              (errno == ENOTSOCK || errno == EBADF))
       r = WSEVENT_ENOTSOCK;
-    /* else not tried: fstat below finds a descriptor that is no socket */
   }
   if (r == WSEVENT_OK && o == AGAIN) {
     if (s != NULL && !nonblocking && (ov->options & WSEVENT_OV_SAME_SOCKET))
@@ -987,8 +989,8 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
     o = DONE;
     if (connect(fd, (struct sockaddr *)&op->to, op->tolen) < 0)
       o = errno == EINPROGRESS || errno == EINTR ? AGAIN : FAILED;
-  } else if (q->head == NULL && !just_drained(s, op)) {
-    o = try_op(s, op);
+  } else if (q->head == NULL && s != drained && !just_drained(s, op)) {
+    o = try_op(s, op); /* (one clock read for the same answer is enough) */
   }
   if (o == FAILED) {
     /* Refused at once: no completion is signalled, as on Windows. */
