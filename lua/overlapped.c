@@ -7,10 +7,10 @@
  * reads: a receive's buffer (malloc'd, copied into a string at the
  * result), a send's strings (kept as user values, so they stay put).
  * Collected while pending, an operation is cancelled first (the core then
- * never touches it again).  With a routine, the routine is a closure over
- * the function called with the operation, both kept by the completion
- * machinery of completion.c until it ran or was released: the operation
- * cannot be collected while the core may still call it.
+ * never touches it again).  With a routine, the function and the
+ * operation are both kept by completion.c until the routine ran (as
+ * fn(op)) or was released: the operation cannot be collected while the
+ * core may still call it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
