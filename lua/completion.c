@@ -190,7 +190,7 @@ static int l_completion(lua_State *L) {
 void *wse_lua_new_routine(lua_State *L, int arg) { return new_routine(L, arg, 0); }
 
 void *wse_lua_new_routine_with(lua_State *L, int arg, int with) {
-  return new_routine(L, arg, lua_absindex(L, with));
+  return new_routine(L, lua_absindex(L, arg), lua_absindex(L, with));
 }
 
 const luaL_Reg wse_lua_completion_functions[] = {
