@@ -77,7 +77,7 @@ STRESS_OPS ?= 2000000
 FUZZ_SECONDS ?= 30
 
 PY_EXT_STAMP = $(B)/python.stamp
-PY_SRC = setup.py $(wildcard python/wsevent/*.c python/wsevent/*.h python/wsevent/include/wsevent_python.h) $(CORE_SRC) $(CORE_HDR)
+PY_SRC = setup.py $(wildcard python/wsevent/*.c python/wsevent/*.h python/wsevent/*.py python/wsevent/include/wsevent_python.h) $(CORE_SRC) $(CORE_HDR)
 HELPER_SO = $(B)/helpers/libdelayed_set.so
 
 LUA_SRC = $(wildcard lua/*.c)

@@ -204,8 +204,13 @@ def accept(sock):
 # thread.  So a manual-reset pulse is seen, every set of an auto-reset
 # event goes to exactly one waiter, closing an event from any thread
 # reaches the awaiting task through the loop, and no descriptor is held
-# per event.  A task that gives up (timeout, cancellation) after its wait
-# consumed a signal gives the signal back: the event is set again.
+# per event.  A timeout is decided on the loop's thread against the core:
+# a wait the core satisfied before the timeout was handled is satisfied
+# (as a Windows wait whose object is signaled when its timeout expires),
+# never handed back, which would make the event look unset for a moment
+# and let a set land on it while it is set again, lost.  A task cancelled
+# after its wait consumed a signal gives the signal back: the event is set
+# again.
 
 class _Wait:
     __slots__ = ("events", "wait_all", "future", "id", "delivered", "__weakref__")
@@ -219,7 +224,7 @@ class _Wait:
 
     def give_back(self, result, index):
         """Set again what this wait consumed and nobody will use."""
-        if result != _wsevent.WSEVENT_OK:
+        if result is None or result != _wsevent.WSEVENT_OK:
             return
         taken = self.events if self.wait_all else (self.events[index],)
         for event in taken:
@@ -268,13 +273,23 @@ class _LoopPort:
         self.waits[key] = _weakref.ref(wait)
         return key, wait
 
+    def expire(self, key, wait):
+        """The wait's timeout, on the loop's thread: its outcome if the
+        core satisfied it meanwhile (its packet not taken yet), else None
+        (timed out)."""
+        if wait.future.done() or self.waits.pop(key, None) is None:
+            return  # delivered, or its task gave up
+        wait.future.set_result(self.port.cancel(wait.id))
+        self.release_if_idle()
+
     def finish(self, key, wait):
         """The awaiting coroutine is leaving, for any reason."""
         if self.waits.pop(key, None) is not None:
             outcome = self.port.cancel(wait.id)
             if outcome is not None:  # satisfied, not yet delivered
                 wait.give_back(*outcome)
-        elif not wait.delivered and wait.future.done() and not wait.future.cancelled():
+        elif (not wait.delivered and wait.future.done() and
+              not wait.future.cancelled() and wait.future.result() is not None):
             wait.give_back(*wait.future.result())  # delivered, not taken
         self.release_if_idle()
 
@@ -335,17 +350,18 @@ async def _await(events, wait_all, timeout):
     except BaseException:
         port.release_if_idle()
         raise
+    expiry = None
     try:
-        if timeout is None:
-            outcome = await wait.future
-        else:
-            try:
-                outcome = await _asyncio.wait_for(wait.future, timeout)
-            except _asyncio.TimeoutError:
-                return None
+        if timeout is not None:
+            expiry = loop.call_later(timeout, port.expire, key, wait)
+        outcome = await wait.future
         wait.delivered = True
     finally:
+        if expiry is not None:
+            expiry.cancel()
         port.finish(key, wait)
+    if outcome is None:
+        return None  # timed out
     result, index = outcome
     if result != _wsevent.WSEVENT_OK:
         error = Error(f"the event at index {index} was closed while awaited")

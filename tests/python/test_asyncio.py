@@ -198,8 +198,12 @@ def test_cancelling_after_the_signal_was_consumed_gives_it_back():
 
 
 def test_a_timeout_racing_a_set_never_loses_the_signal():
-    """Every set is taken by exactly one waiter, whatever the timeouts."""
-    n = 300
+    """Every set is taken by exactly one waiter, whatever the timeouts.  A
+    wait the core satisfied just as its timeout expired is satisfied (as
+    on Windows): handing the signal back instead made the event look unset
+    for a moment, and a set that landed then was lost (before the fix, 2000
+    sets with these timeouts lost some in every run)."""
+    n = 2000
     ev = wsevent.Event(manual_reset=False)
     taken = [0]
     done = threading.Event()
@@ -212,7 +216,7 @@ def test_a_timeout_racing_a_set_never_loses_the_signal():
 
     async def consumer():
         while taken[0] < n and not done.is_set():
-            if await ev.wait_async(0.0005):
+            if await ev.wait_async(0.0001):
                 taken[0] += 1
 
     async def main():
