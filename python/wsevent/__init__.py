@@ -224,7 +224,7 @@ class _Wait:
 
     def give_back(self, result, index):
         """Set again what this wait consumed and nobody will use."""
-        if result is None or result != _wsevent.WSEVENT_OK:
+        if result != _wsevent.WSEVENT_OK:
             return
         taken = self.events if self.wait_all else (self.events[index],)
         for event in taken:
