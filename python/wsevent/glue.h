@@ -39,6 +39,7 @@ typedef struct {
   PyTypeObject *operation_type;
   PyTypeObject *netevents_type;
   PyObject *error;
+  PyObject *str_fileno; /* "fileno", interned */
   /* The socket objects selected (network.c), and those made by
    * accept_overlapped (overlapped.c), by descriptor. */
   wse_py_fdmap selected, accepted;
@@ -66,6 +67,21 @@ module_state *wse_py_state_of_type(PyTypeObject *type);
 PyObject *wse_py_raise(module_state *st, int code, const char *message);
 /* The same, naming which event of a multiple wait (Error.index). */
 PyObject *wse_py_raise_at(module_state *st, int code, size_t index);
+
+/* The descriptor of an int or of an object with fileno(), as
+ * PyObject_AsFileDescriptor (same errors) without its bound method per
+ * call; -1 with an exception. */
+int wse_py_fileno(module_state *st, PyObject *obj);
+/* The arguments of a METH_FASTCALL | METH_KEYWORDS function, taken as
+ * PyArg_ParseTupleAndKeywords takes "O|O...": names lists them
+ * (NULL-terminated, at most 32), the first npos may come by position, the
+ * first `required` must be given; out[i] keeps its value for one not
+ * given.  0, or -1 with the TypeError CPython's parser raises. */
+int wse_py_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                PyObject *kwnames, const char *const *names, int npos,
+                int required, PyObject **out);
+/* A "p" argument: *out set to its truth if obj is not NULL; 0 or -1. */
+int wse_py_bool(PyObject *obj, int *out);
 
 /* event.c */
 extern PyType_Spec wse_py_event_spec;

@@ -83,6 +83,101 @@ PyObject *wse_py_raise_at(module_state *st, int code, size_t index) {
   return NULL;
 }
 
+/* ---- arguments ---- */
+
+int wse_py_fileno(module_state *st, PyObject *obj) {
+  int fd;
+  if (PyLong_Check(obj)) {
+    fd = _PyLong_AsInt(obj);
+  } else {
+    /* PyObject_AsFileDescriptor makes a bound method per call: call
+     * fileno as the interpreter calls a method, on the object itself. */
+    PyObject *self[1] = {obj};
+    PyObject *r = PyObject_VectorcallMethod(
+        st->str_fileno, self, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (r == NULL) {
+      if (PyErr_ExceptionMatches(PyExc_AttributeError) &&
+          !PyObject_HasAttr(obj, st->str_fileno)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "argument must be an int, or have a fileno() method.");
+      }
+      return -1;
+    }
+    if (!PyLong_Check(r)) {
+      Py_DECREF(r);
+      PyErr_SetString(PyExc_TypeError, "fileno() returned a non-integer");
+      return -1;
+    }
+    fd = _PyLong_AsInt(r);
+    Py_DECREF(r);
+  }
+  if (fd == -1 && PyErr_Occurred())
+    return -1;
+  if (fd < 0) {
+    PyErr_Format(PyExc_ValueError,
+                 "file descriptor cannot be a negative integer (%i)", fd);
+    return -1;
+  }
+  return fd;
+}
+
+int wse_py_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                PyObject *kwnames, const char *const *names, int npos,
+                int required, PyObject **out) {
+  int n = 0;
+  while (names[n] != NULL)
+    n++;
+  if (nargs > npos) {
+    PyErr_Format(PyExc_TypeError,
+                 "%s() takes at most %d positional argument%s (%zd given)",
+                 fname, npos, npos == 1 ? "" : "s", nargs);
+    return -1;
+  }
+  unsigned given = 0;
+  for (Py_ssize_t i = 0; i < nargs; i++) {
+    out[i] = args[i];
+    given |= 1u << i;
+  }
+  Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t k = 0; k < nkw; k++) {
+    PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+    int i = 0;
+    while (i < n && PyUnicode_CompareWithASCIIString(key, names[i]) != 0)
+      i++;
+    if (i == n) {
+      PyErr_Format(PyExc_TypeError, "'%U' is an invalid keyword argument for %s()",
+                   key, fname);
+      return -1;
+    }
+    if (given & (1u << i)) {
+      PyErr_Format(PyExc_TypeError,
+                   "argument for %s() given by name ('%s') and position (%d)",
+                   fname, names[i], i + 1);
+      return -1;
+    }
+    given |= 1u << i;
+    out[i] = args[nargs + k];
+  }
+  for (int i = 0; i < required; i++) {
+    if (!(given & (1u << i))) {
+      PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s' (pos %d)",
+                   fname, names[i], i + 1);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int wse_py_bool(PyObject *obj, int *out) {
+  if (obj == NULL)
+    return 0;
+  int v = PyObject_IsTrue(obj);
+  if (v < 0)
+    return -1;
+  *out = v;
+  return 0;
+}
+
 static PyObject *mod_strerror(PyObject *module, PyObject *arg) {
   if (!PyLong_Check(arg)) {
     PyErr_Format(PyExc_TypeError, "code must be an int, not %.100s",
@@ -207,7 +302,8 @@ static int module_exec(PyObject *m) {
       (PyTypeObject *)PyType_FromModuleAndSpec(m, &wse_py_netevents_spec, NULL);
   if (st->netevents_type == NULL || PyModule_AddType(m, st->netevents_type) < 0)
     return -1;
-  if (add_error(m, st) < 0 || add_constants(m) < 0)
+  st->str_fileno = PyUnicode_InternFromString("fileno");
+  if (st->str_fileno == NULL || add_error(m, st) < 0 || add_constants(m) < 0)
     return -1;
   if (PyModule_AddFunctions(m, wse_py_wait_methods) < 0 ||
       PyModule_AddFunctions(m, wse_py_completion_methods) < 0 ||
@@ -242,6 +338,7 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg) {
   Py_VISIT(st->operation_type);
   Py_VISIT(st->netevents_type);
   Py_VISIT(st->error);
+  Py_VISIT(st->str_fileno);
   return 0;
 }
 
@@ -252,6 +349,7 @@ static int module_clear(PyObject *m) {
   Py_CLEAR(st->operation_type);
   Py_CLEAR(st->netevents_type);
   Py_CLEAR(st->error);
+  Py_CLEAR(st->str_fileno);
   wse_py_fdmap_clear(&st->selected);
   wse_py_fdmap_clear(&st->accepted);
   return 0;

@@ -127,7 +127,7 @@ static PyObject *mod_event_select(PyObject *module, PyObject *args, PyObject *kw
   if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO:event_select", kwlist, &sock,
                                    &event, &mask_obj))
     return NULL;
-  int fd = PyObject_AsFileDescriptor(sock);
+  int fd = wse_py_fileno(st, sock);
   if (fd < 0 || check_mask(mask_obj, &mask) < 0 ||
       optional_event(st, event, mask == 0, &h, "event") < 0)
     return NULL;
@@ -247,17 +247,17 @@ PyType_Spec wse_py_netevents_spec = {
     .slots = NE_slots,
 };
 
-static PyObject *mod_enum_network_events(PyObject *module, PyObject *args,
-                                         PyObject *kw) {
-  static char *kwlist[] = {"sock", "event", NULL};
-  PyObject *sock, *event = Py_None;
+static PyObject *mod_enum_network_events(PyObject *module, PyObject *const *args,
+                                         Py_ssize_t nargs, PyObject *kwnames) {
+  static const char *const names[] = {"sock", "event", NULL};
+  PyObject *a[2] = {NULL, Py_None};
   module_state *st = wse_py_state(module);
   wsevent_t h;
   struct wsevent_network_events ne;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:enum_network_events", kwlist,
-                                   &sock, &event))
+  if (wse_py_args("enum_network_events", args, nargs, kwnames, names, 2, 1, a) < 0)
     return NULL;
-  int fd = PyObject_AsFileDescriptor(sock);
+  PyObject *sock = a[0], *event = a[1];
+  int fd = wse_py_fileno(st, sock);
   if (fd < 0 || optional_event(st, event, 1, &h, "event") < 0)
     return NULL;
   int r = wsevent_enum_network_events_ex(fd, h, &ne, same_socket(st, sock, fd));
@@ -339,10 +339,9 @@ static PyObject *mod_recv(PyObject *module, PyObject *const *args,
                           Py_ssize_t nargs) {
   Py_ssize_t size;
   int flags = 0;
-  (void)module;
   if (!check_nargs("recv", nargs, 2, 3))
     return NULL;
-  int fd = PyObject_AsFileDescriptor(args[0]);
+  int fd = wse_py_fileno(wse_py_state(module), args[0]);
   if (fd < 0 || int_arg(args[1], "bufsize", &size) < 0 ||
       (nargs > 2 && wse_py_socket_flags(args[2], &flags) < 0))
     return NULL;
@@ -389,10 +388,9 @@ static PyObject *mod_recv_into(PyObject *module, PyObject *const *args,
   Py_buffer view;
   Py_ssize_t nbytes = 0;
   int flags = 0;
-  (void)module;
   if (!check_nargs("recv_into", nargs, 2, 4))
     return NULL;
-  int fd = PyObject_AsFileDescriptor(args[0]);
+  int fd = wse_py_fileno(wse_py_state(module), args[0]);
   if (fd < 0 || (nargs > 2 && int_arg(args[2], "nbytes", &nbytes) < 0) ||
       (nargs > 3 && wse_py_socket_flags(args[3], &flags) < 0))
     return NULL;
@@ -428,10 +426,9 @@ static PyObject *mod_send(PyObject *module, PyObject *const *args,
                           Py_ssize_t nargs) {
   Py_buffer view;
   int flags = 0;
-  (void)module;
   if (!check_nargs("send", nargs, 2, 3))
     return NULL;
-  int fd = PyObject_AsFileDescriptor(args[0]);
+  int fd = wse_py_fileno(wse_py_state(module), args[0]);
   if (fd < 0 || (nargs > 2 && wse_py_socket_flags(args[2], &flags) < 0))
     return NULL;
   if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
@@ -449,8 +446,7 @@ static PyObject *mod_send(PyObject *module, PyObject *const *args,
 /* _accept(sock): the new descriptor, through wsevent_accept (it gets the
  * listener's selection). */
 static PyObject *mod_accept(PyObject *module, PyObject *sock) {
-  (void)module;
-  int fd = PyObject_AsFileDescriptor(sock);
+  int fd = wse_py_fileno(wse_py_state(module), sock);
   if (fd < 0)
     return NULL;
   int c;
@@ -465,7 +461,7 @@ static PyObject *mod_accept(PyObject *module, PyObject *sock) {
 /* sock's descriptor and selection; 0, or -1 with an exception. */
 static int selection_of(PyObject *module, PyObject *sock, int *fd,
                         wsevent_t *ev, long *mask) {
-  *fd = PyObject_AsFileDescriptor(sock);
+  *fd = wse_py_fileno(wse_py_state(module), sock);
   if (*fd < 0)
     return -1;
   int r = wsevent_socket_selection(*fd, ev, mask);
@@ -569,7 +565,7 @@ PyMethodDef wse_py_network_methods[] = {
      "_event_select(sock, event, mask)\n--\n\nWSAEventSelect; see "
      "event_select."},
     {"enum_network_events", (PyCFunction)(void (*)(void))mod_enum_network_events,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      "enum_network_events(sock, event=None)\n--\n\nWSAEnumNetworkEvents: "
      "return the network events recorded for sock since the last call (a "
      "NetworkEvents), clear the record and reset event (if given), in one "

@@ -279,7 +279,7 @@ static PyObject *new_operation(PyObject *module, enum kind kind, PyObject *sock,
                                PyObject *event, PyObject *routine) {
   module_state *st = wse_py_state(module);
   collect_released();
-  int fd = PyObject_AsFileDescriptor(sock);
+  int fd = wse_py_fileno(st, sock);
   if (fd < 0)
     return NULL;
   if (event != Py_None && !PyObject_TypeCheck(event, st->event_type)) {
@@ -775,7 +775,7 @@ PyType_Spec wse_py_operation_spec = {
 };
 
 static PyObject *mod_close_socket(PyObject *module, PyObject *sock) {
-  int fd = PyObject_AsFileDescriptor(sock);
+  int fd = wse_py_fileno(wse_py_state(module), sock);
   if (fd < 0)
     return NULL;
   collect_released();

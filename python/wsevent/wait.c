@@ -160,14 +160,15 @@ static int wait_list(PyObject *module, PyObject *events, PyObject *timeout,
   return r;
 }
 
-static PyObject *mod_wait_any(PyObject *module, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"events", "timeout", NULL};
-  PyObject *events, *timeout = Py_None;
+static const char *const events_timeout[] = {"events", "timeout", NULL};
+
+static PyObject *mod_wait_any(PyObject *module, PyObject *const *args,
+                              Py_ssize_t nargs, PyObject *kwnames) {
+  PyObject *a[2] = {NULL, Py_None};
   size_t index = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:wait_any", kwlist, &events,
-                                   &timeout))
+  if (wse_py_args("wait_any", args, nargs, kwnames, events_timeout, 2, 1, a) < 0)
     return NULL;
-  int r = wait_list(module, events, timeout, 0, "wait_any", WSEVENT_MAX_WAIT,
+  int r = wait_list(module, a[0], a[1], 0, "wait_any", WSEVENT_MAX_WAIT,
                     &index);
   if (r < 0)
     return NULL;
@@ -176,29 +177,30 @@ static PyObject *mod_wait_any(PyObject *module, PyObject *args, PyObject *kw) {
   return PyLong_FromSize_t(index);
 }
 
-static PyObject *mod_wait_all(PyObject *module, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"events", "timeout", NULL};
-  PyObject *events, *timeout = Py_None;
+static PyObject *mod_wait_all(PyObject *module, PyObject *const *args,
+                              Py_ssize_t nargs, PyObject *kwnames) {
+  PyObject *a[2] = {NULL, Py_None};
   size_t index = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:wait_all", kwlist, &events,
-                                   &timeout))
+  if (wse_py_args("wait_all", args, nargs, kwnames, events_timeout, 2, 1, a) < 0)
     return NULL;
-  int r = wait_list(module, events, timeout, WSEVENT_WAIT_ALL, "wait_all",
+  int r = wait_list(module, a[0], a[1], WSEVENT_WAIT_ALL, "wait_all",
                     WSEVENT_MAX_WAIT, &index);
   if (r < 0)
     return NULL;
   return PyBool_FromLong(r == WSEVENT_OK);
 }
 
-static PyObject *mod_wait_for_multiple(PyObject *module, PyObject *args,
-                                       PyObject *kw) {
-  static char *kwlist[] = {"events", "wait_all", "timeout", "alertable", NULL};
-  PyObject *events, *timeout = Py_None;
+static PyObject *mod_wait_for_multiple(PyObject *module, PyObject *const *args,
+                                       Py_ssize_t nargs, PyObject *kwnames) {
+  static const char *const names[] = {"events", "wait_all", "timeout",
+                                      "alertable", NULL};
+  PyObject *a[4] = {NULL, NULL, Py_None, NULL};
   int all = 0, alertable = 0;
   size_t index = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pOp:wait_for_multiple", kwlist,
-                                   &events, &all, &timeout, &alertable))
+  if (wse_py_args("wait_for_multiple", args, nargs, kwnames, names, 4, 1, a) < 0 ||
+      wse_py_bool(a[1], &all) < 0 || wse_py_bool(a[3], &alertable) < 0)
     return NULL;
+  PyObject *events = a[0], *timeout = a[2];
   unsigned flags = (all ? WSEVENT_WAIT_ALL : 0) |
                    (alertable ? WSEVENT_ALERTABLE : 0);
   /* Winsock's limit: a larger index would read as WAIT_IO_COMPLETION. */
@@ -209,14 +211,16 @@ static PyObject *mod_wait_for_multiple(PyObject *module, PyObject *args,
   return PyLong_FromUnsignedLong(wsevent_win32_result(r, index));
 }
 
-static PyObject *mod_sleep(PyObject *module, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"timeout", "alertable", NULL};
-  PyObject *timeout;
+static PyObject *mod_sleep(PyObject *module, PyObject *const *args,
+                           Py_ssize_t nargs, PyObject *kwnames) {
+  static const char *const names[] = {"timeout", "alertable", NULL};
+  PyObject *a[2] = {NULL, NULL};
   int alertable = 0;
   wsevent_time_t deadline;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p:sleep", kwlist, &timeout,
-                                   &alertable))
+  if (wse_py_args("sleep", args, nargs, kwnames, names, 2, 1, a) < 0 ||
+      wse_py_bool(a[1], &alertable) < 0)
     return NULL;
+  PyObject *timeout = a[0];
   if (timeout == Py_None && !alertable) {
     PyErr_SetString(PyExc_ValueError,
                     "sleep(None) would never return unless alertable=True");
@@ -259,23 +263,23 @@ static PyObject *mod_timeout(PyObject *module, PyObject *timeout) {
 
 PyMethodDef wse_py_wait_methods[] = {
     {"wait_any", (PyCFunction)(void (*)(void))mod_wait_any,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      "wait_any(events, timeout=None)\n--\n\nWait until any event is signaled. "
      "Returns the lowest index among the signaled ones (consuming that "
      "event if auto-reset), or None on timeout."},
     {"wait_all", (PyCFunction)(void (*)(void))mod_wait_all,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      "wait_all(events, timeout=None)\n--\n\nWait until all events are "
      "signaled at once; auto-reset ones are consumed together. Returns True, "
      "or False on timeout (nothing consumed)."},
     {"wait_for_multiple", (PyCFunction)(void (*)(void))mod_wait_for_multiple,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      "wait_for_multiple(events, wait_all=False, timeout=None, "
      "alertable=False)\n--\n\nWSAWaitForMultipleEvents: returns "
      "WAIT_EVENT_0 + index, WAIT_TIMEOUT or WAIT_IO_COMPLETION. At most 64 "
      "events, as in Winsock."},
     {"sleep", (PyCFunction)(void (*)(void))mod_sleep,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      "sleep(timeout, alertable=False)\n--\n\nSleepEx: wait for the timeout "
      "(a negative one returns at once); if alertable, return True as soon "
      "as completion routines ran."},

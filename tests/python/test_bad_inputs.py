@@ -51,7 +51,38 @@ CASES = [
     ("Event.from_handle of a non-int", lambda: E.from_handle("1"), TypeError, "int"),
     ("Event.from_handle of a forged handle", lambda: E.from_handle(12345), wsevent.Error, "invalid handle"),
     ("Event.from_handle of a negative int", lambda: E.from_handle(-1), OverflowError, ""),
+    # The fast-call functions parse as CPython's own parser does.
+    ("wait_any with no events", lambda: wsevent.wait_any(), TypeError, "missing required argument 'events'"),
+    ("wait_any with three arguments", lambda: wsevent.wait_any([E()], 0, 1), TypeError, "at most 2 positional"),
+    ("wait_all with a wrong keyword", lambda: wsevent.wait_all([E()], timout=0), TypeError, "'timout' is an invalid keyword"),
+    ("wait_any given events twice", lambda: wsevent.wait_any([E()], events=[E()]), TypeError, "given by name ('events') and position (1)"),
+    ("wait_for_multiple with a bad alertable", lambda: wsevent.wait_for_multiple([E()], timeout=0, alertable=Unbool()), ZeroDivisionError, ""),
+    ("sleep with no timeout", lambda: wsevent.sleep(alertable=True), TypeError, "missing required argument 'timeout'"),
+    ("enum_network_events with no socket", lambda: wsevent.enum_network_events(event=E()), TypeError, "missing required argument 'sock'"),
+    # A socket argument is an int or has fileno(), as PyObject_AsFileDescriptor has it.
+    ("a socket that is a string", lambda: wsevent.enum_network_events("s"), TypeError, "int, or have a fileno() method"),
+    ("a negative descriptor", lambda: wsevent.recv(-2, 10), ValueError, "negative integer (-2)"),
+    ("a fileno() that is not an int", lambda: wsevent.send(Fileno("3"), b"x"), TypeError, "non-integer"),
+    ("a fileno() that is negative", lambda: wsevent.recv(Fileno(-1), 10), ValueError, "negative integer (-1)"),
+    ("a fileno() that raises", lambda: wsevent.recv(Fileno(None), 10), AttributeError, "inside fileno"),
+    ("a descriptor past int", lambda: wsevent.recv(2**40, 10), OverflowError, ""),
 ]
+
+
+class Unbool:
+    def __bool__(self):
+        raise ZeroDivisionError
+
+
+class Fileno:
+    """fileno() returns what it was given (raises AttributeError for None)."""
+    def __init__(self, value):
+        self.value = value
+
+    def fileno(self):
+        if self.value is None:
+            raise AttributeError("inside fileno")
+        return self.value
 
 
 @pytest.mark.parametrize("what,call,exc,fragment", CASES, ids=[c[0] for c in CASES])
@@ -64,6 +95,16 @@ def test_bad_input_gives_a_clear_error_and_leaves_things_usable(what, call, exc,
     ev.set()
     assert wsevent.wait_any([wsevent.Event(), ev], 0) == 1
     assert wsevent.sleep(0, alertable=True) is False
+
+
+def test_waits_take_their_arguments_by_name():
+    ev = E(manual_reset=True)
+    ev.set()
+    assert wsevent.wait_any(events=[ev], timeout=0) == 0
+    assert wsevent.wait_all(timeout=0, events=(ev,)) is True
+    assert wsevent.wait_for_multiple([E(), ev], timeout=0, wait_all=False) == wsevent.WAIT_EVENT_0 + 1
+    assert wsevent.wait_for_multiple([E(), ev], True, 0, False) == wsevent.WAIT_TIMEOUT
+    assert wsevent.sleep(timeout=0, alertable=[]) is False
 
 
 def test_error_is_an_oserror_keeping_the_core_code():
