@@ -453,6 +453,24 @@ static void undefer(struct ovsock *s) {
   s->deferred = false;
 }
 
+/* Start the grace timer to fire in `ns` unless it runs; false if it
+ * cannot be started. */
+static bool start_timer(wsevent_time_t ns) {
+  struct itimerspec t = {.it_value = {.tv_sec = ns / 1000000000LL,
+                                      .tv_nsec = ns % 1000000000LL}};
+  if (!timer_running && timerfd_settime(timer_fd, 0, &t, NULL) == 0)
+    timer_running = true;
+  return timer_running;
+}
+
+static void defer(struct ovsock *s) {
+  if (!s->deferred) {
+    s->deferred = true;
+    s->next_deferred = deferred;
+    deferred = s;
+  }
+}
+
 /* Under the mutex: arm or disarm the reactor for s.  Re-arming reports
  * what is ready already (epoll polls the socket again), so nothing that
  * arrived while it stood down is missed. */
@@ -467,39 +485,50 @@ static void update_reactor(struct ovsock *s, bool grace) {
     s->watched_at = now;
     undefer(s);
   } else if (grace && !s->armed && now - s->watched_at < GRACE_NS) {
-    if (!s->deferred) {
-      s->deferred = true;
-      s->next_deferred = deferred;
-      deferred = s;
-    }
-    if (!timer_running) {
-      struct itimerspec t = {.it_value = {.tv_nsec = GRACE_NS}};
-      if (timerfd_settime(timer_fd, 0, &t, NULL) == 0)
-        timer_running = true;
-      else
-        want = true; /* no timer: arm now */
-    }
-    if (timer_running)
+    defer(s);
+    if (start_timer(GRACE_NS))
       return;
+    want = true; /* no timer: arm now */
   }
   if (want)
     undefer(s);
   set_armed(s, want);
 }
 
-/* Under the mutex: the timer fired: arm what is still unwatched. */
+/* Under the mutex: the timer fired: arm what nobody watched for
+ * GRACE_NS.  A socket watched again since it was deferred (a loop that
+ * runs its routines, then waits again, leaves the watch between waits)
+ * is served by those waits: it is looked at again GRACE_NS after it was
+ * last watched, not armed now, or the reactor would take over every
+ * socket of a busy loop at each tick, then hand them back. */
 static void timer_fired(void) {
   uint64_t n;
   ssize_t got = read(timer_fd, &n, sizeof n);
   (void)got;
   timer_running = false;
+  wsevent_time_t now = up()->xNow(), oldest = now;
   struct ovsock *list = deferred;
   deferred = NULL;
   while (list != NULL) {
     struct ovsock *s = list;
     list = s->next_deferred;
     s->deferred = false;
-    update_reactor(s, false);
+    if (!s->armed && now - s->watched_at < GRACE_NS) {
+      defer(s);
+      if (s->watched_at < oldest)
+        oldest = s->watched_at;
+    } else {
+      update_reactor(s, false);
+    }
+  }
+  if (deferred != NULL && !start_timer(oldest + GRACE_NS - now)) {
+    list = deferred; /* no timer: arm now */
+    deferred = NULL;
+    for (struct ovsock *s = list; s != NULL; s = list) {
+      list = s->next_deferred;
+      s->deferred = false;
+      update_reactor(s, false);
+    }
   }
 }
 
