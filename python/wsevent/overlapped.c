@@ -432,18 +432,21 @@ static int start_transfer(OperationObject *op, int flags, int sending,
 
 /* recv_overlapped(sock, size, flags=0, *, event=None, routine=None) and
  * recvfrom_overlapped: into a new bytes object of at most size bytes. */
-static PyObject *recv_common(PyObject *module, PyObject *args, PyObject *kw,
-                             enum kind kind) {
-  static char *kwlist[] = {"sock", "size", "flags", "event", "routine", NULL};
-  PyObject *sock, *size_obj, *flags_obj = NULL, *event = Py_None, *routine = Py_None;
+static const char *const transfer_names[] = {"sock", "data", "flags", "event",
+                                             "routine", NULL};
+static const char *const recv_names[] = {"sock", "size", "flags", "event",
+                                         "routine", NULL};
+
+static PyObject *recv_common(PyObject *module, PyObject *const *args,
+                             Py_ssize_t nargs, PyObject *kwnames, enum kind kind) {
+  PyObject *a[5] = {NULL, NULL, NULL, Py_None, Py_None};
   Py_ssize_t size;
   int flags = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw,
-                                   kind == K_RECV ? "OO|O$OO:recv_overlapped"
-                                                  : "OO|O$OO:recvfrom_overlapped",
-                                   kwlist, &sock, &size_obj, &flags_obj, &event,
-                                   &routine) ||
-      check_size(size_obj, &size) < 0 ||
+  if (wse_py_args(kind == K_RECV ? "recv_overlapped" : "recvfrom_overlapped",
+                  args, nargs, kwnames, recv_names, 3, 2, a) < 0)
+    return NULL;
+  PyObject *sock = a[0], *flags_obj = a[2], *event = a[3], *routine = a[4];
+  if (check_size(a[1], &size) < 0 ||
       (flags_obj != NULL && wse_py_socket_flags(flags_obj, &flags) < 0))
     return NULL;
   OperationObject *op = (OperationObject *)new_operation(module, kind, sock, event, routine);
@@ -463,23 +466,27 @@ static PyObject *recv_common(PyObject *module, PyObject *args, PyObject *kw,
   return r == WSE_PY_ERROR ? (Py_DECREF(op), NULL) : started(op, r);
 }
 
-static PyObject *mod_recv_overlapped(PyObject *m, PyObject *a, PyObject *k) {
-  return recv_common(m, a, k, K_RECV);
+static PyObject *mod_recv_overlapped(PyObject *m, PyObject *const *a,
+                                     Py_ssize_t n, PyObject *k) {
+  return recv_common(m, a, n, k, K_RECV);
 }
 
-static PyObject *mod_recvfrom_overlapped(PyObject *m, PyObject *a, PyObject *k) {
-  return recv_common(m, a, k, K_RECVFROM);
+static PyObject *mod_recvfrom_overlapped(PyObject *m, PyObject *const *a,
+                                         Py_ssize_t n, PyObject *k) {
+  return recv_common(m, a, n, k, K_RECVFROM);
 }
 
-static PyObject *mod_recv_into_overlapped(PyObject *module, PyObject *args,
-                                          PyObject *kw) {
-  static char *kwlist[] = {"sock", "buffer", "flags", "event", "routine", NULL};
-  PyObject *sock, *buffer, *flags_obj = NULL, *event = Py_None, *routine = Py_None;
+static PyObject *mod_recv_into_overlapped(PyObject *module, PyObject *const *args,
+                                          Py_ssize_t nargs, PyObject *kwnames) {
+  static const char *const names[] = {"sock", "buffer", "flags", "event",
+                                      "routine", NULL};
+  PyObject *a[5] = {NULL, NULL, NULL, Py_None, Py_None};
   int flags = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|O$OO:recv_into_overlapped",
-                                   kwlist, &sock, &buffer, &flags_obj, &event,
-                                   &routine) ||
-      (flags_obj != NULL && wse_py_socket_flags(flags_obj, &flags) < 0))
+  if (wse_py_args("recv_into_overlapped", args, nargs, kwnames, names, 3, 2, a) < 0)
+    return NULL;
+  PyObject *sock = a[0], *buffer = a[1], *flags_obj = a[2], *event = a[3],
+           *routine = a[4];
+  if ((flags_obj != NULL && wse_py_socket_flags(flags_obj, &flags) < 0))
     return NULL;
   OperationObject *op =
       (OperationObject *)new_operation(module, K_RECV_INTO, sock, event, routine);
@@ -496,21 +503,25 @@ static PyObject *mod_recv_into_overlapped(PyObject *module, PyObject *args,
 /* send_overlapped(sock, data, flags=0, *, event=None, routine=None) and
  * sendto_overlapped(sock, data, address, flags=0, ...): data is a
  * bytes-like object or a list of them (gathered, as a WSABUF array). */
-static PyObject *send_common(PyObject *module, PyObject *args, PyObject *kw,
-                             int to) {
-  static char *kwlist[] = {"sock", "data", "flags", "event", "routine", NULL};
-  static char *kwlist_to[] = {"sock", "data", "address", "flags", "event",
-                              "routine", NULL};
-  PyObject *sock, *data, *address = NULL, *flags_obj = NULL, *event = Py_None,
-                                *routine = Py_None;
+static PyObject *send_common(PyObject *module, PyObject *const *args,
+                             Py_ssize_t nargs, PyObject *kwnames, int to) {
+  static const char *const names_to[] = {"sock", "data", "address", "flags",
+                                         "event", "routine", NULL};
+  /* sock, data, address (sendto's), flags, event, routine */
+  PyObject *a[6] = {NULL, NULL, NULL, NULL, Py_None, Py_None};
   int flags = 0;
-  int ok = to ? PyArg_ParseTupleAndKeywords(args, kw, "OOO|O$OO:sendto_overlapped",
-                                            kwlist_to, &sock, &data, &address,
-                                            &flags_obj, &event, &routine)
-              : PyArg_ParseTupleAndKeywords(args, kw, "OO|O$OO:send_overlapped",
-                                            kwlist, &sock, &data, &flags_obj,
-                                            &event, &routine);
-  if (!ok || (flags_obj != NULL && wse_py_socket_flags(flags_obj, &flags) < 0))
+  if (to) {
+    if (wse_py_args("sendto_overlapped", args, nargs, kwnames, names_to, 4, 3, a) < 0)
+      return NULL;
+  } else {
+    PyObject *b[5] = {NULL, NULL, NULL, Py_None, Py_None};
+    if (wse_py_args("send_overlapped", args, nargs, kwnames, transfer_names, 3, 2, b) < 0)
+      return NULL;
+    a[0] = b[0], a[1] = b[1], a[3] = b[2], a[4] = b[3], a[5] = b[4];
+  }
+  PyObject *sock = a[0], *data = a[1], *address = a[2], *event = a[4],
+           *routine = a[5];
+  if (a[3] != NULL && wse_py_socket_flags(a[3], &flags) < 0)
     return NULL;
   OperationObject *op =
       (OperationObject *)new_operation(module, K_SEND, sock, event, routine);
@@ -528,21 +539,23 @@ static PyObject *send_common(PyObject *module, PyObject *args, PyObject *kw,
   return r == WSE_PY_ERROR ? (Py_DECREF(op), NULL) : started(op, r);
 }
 
-static PyObject *mod_send_overlapped(PyObject *m, PyObject *a, PyObject *k) {
-  return send_common(m, a, k, 0);
+static PyObject *mod_send_overlapped(PyObject *m, PyObject *const *a,
+                                     Py_ssize_t n, PyObject *k) {
+  return send_common(m, a, n, k, 0);
 }
 
-static PyObject *mod_sendto_overlapped(PyObject *m, PyObject *a, PyObject *k) {
-  return send_common(m, a, k, 1);
+static PyObject *mod_sendto_overlapped(PyObject *m, PyObject *const *a,
+                                       Py_ssize_t n, PyObject *k) {
+  return send_common(m, a, n, k, 1);
 }
 
-static PyObject *mod_accept_overlapped(PyObject *module, PyObject *args,
-                                       PyObject *kw) {
-  static char *kwlist[] = {"sock", "event", "routine", NULL};
-  PyObject *sock, *event = Py_None, *routine = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$OO:accept_overlapped", kwlist,
-                                   &sock, &event, &routine))
+static PyObject *mod_accept_overlapped(PyObject *module, PyObject *const *args,
+                                       Py_ssize_t nargs, PyObject *kwnames) {
+  static const char *const names[] = {"sock", "event", "routine", NULL};
+  PyObject *a[3] = {NULL, Py_None, Py_None};
+  if (wse_py_args("accept_overlapped", args, nargs, kwnames, names, 1, 1, a) < 0)
     return NULL;
+  PyObject *sock = a[0], *event = a[1], *routine = a[2];
   OperationObject *op =
       (OperationObject *)new_operation(module, K_ACCEPT, sock, event, routine);
   if (op == NULL)
@@ -553,13 +566,13 @@ static PyObject *mod_accept_overlapped(PyObject *module, PyObject *args,
   return started(op, r);
 }
 
-static PyObject *mod_connect_overlapped(PyObject *module, PyObject *args,
-                                        PyObject *kw) {
-  static char *kwlist[] = {"sock", "address", "event", "routine", NULL};
-  PyObject *sock, *address, *event = Py_None, *routine = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|$OO:connect_overlapped", kwlist,
-                                   &sock, &address, &event, &routine))
+static PyObject *mod_connect_overlapped(PyObject *module, PyObject *const *args,
+                                        Py_ssize_t nargs, PyObject *kwnames) {
+  static const char *const names[] = {"sock", "address", "event", "routine", NULL};
+  PyObject *a[4] = {NULL, NULL, Py_None, Py_None};
+  if (wse_py_args("connect_overlapped", args, nargs, kwnames, names, 2, 2, a) < 0)
     return NULL;
+  PyObject *sock = a[0], *address = a[1], *event = a[2], *routine = a[3];
   OperationObject *op =
       (OperationObject *)new_operation(module, K_CONNECT, sock, event, routine);
   if (op == NULL)
@@ -658,10 +671,13 @@ static PyObject *outcome(OperationObject *op, int r) {
 
 /* result(wait=False): the outcome; wsevent.Error WSEVENT_IO_INCOMPLETE if
  * not complete and not waiting (Winsock's WSA_IO_INCOMPLETE). */
-static PyObject *Operation_result(OperationObject *op, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"wait", NULL};
+static PyObject *Operation_result(OperationObject *op, PyObject *const *args,
+                                 Py_ssize_t nargs, PyObject *kwnames) {
+  static const char *const names[] = {"wait", NULL};
+  PyObject *a[1] = {NULL};
   int wait = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|p:result", kwlist, &wait))
+  if (wse_py_args("result", args, nargs, kwnames, names, 1, 0, a) < 0 ||
+      wse_py_bool(a[0], &wait) < 0)
     return NULL;
   collect_released();
   int r = wsevent_overlapped_result(&op->ov, 0, NULL, NULL);
@@ -711,7 +727,7 @@ static PyMethodDef Operation_methods[] = {
      "done()\n--\n\nTrue once the operation has completed (or failed, or was "
      "cancelled)."},
     {"result", (PyCFunction)(void (*)(void))Operation_result,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      "result(wait=False)\n--\n\nThe outcome, as WSAGetOverlappedResult: "
      "bytes (recv), (bytes, address) (recvfrom), an int (recv_into, send: "
      "bytes moved), (socket, address) (accept), None (connect).  Not "
@@ -799,35 +815,35 @@ static PyObject *mod_close_socket(PyObject *module, PyObject *sock) {
 
 PyMethodDef wse_py_overlapped_methods[] = {
     {"recv_overlapped", (PyCFunction)(void (*)(void))mod_recv_overlapped,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      OP_DOC("recv_overlapped", "sock, size, flags=0, *, event=None, routine=None",
             "WSARecv: receive at most size bytes into a new bytes object.")},
     {"recv_into_overlapped", (PyCFunction)(void (*)(void))mod_recv_into_overlapped,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      OP_DOC("recv_into_overlapped",
             "sock, buffer, flags=0, *, event=None, routine=None",
             "WSARecv into a writable buffer, kept until completion.")},
     {"recvfrom_overlapped", (PyCFunction)(void (*)(void))mod_recvfrom_overlapped,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      OP_DOC("recvfrom_overlapped",
             "sock, size, flags=0, *, event=None, routine=None",
             "WSARecvFrom: (bytes, address).")},
     {"send_overlapped", (PyCFunction)(void (*)(void))mod_send_overlapped,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      OP_DOC("send_overlapped", "sock, data, flags=0, *, event=None, routine=None",
             "WSASend: all of data (a bytes-like object, or a list of them), "
             "kept until completion.")},
     {"sendto_overlapped", (PyCFunction)(void (*)(void))mod_sendto_overlapped,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      OP_DOC("sendto_overlapped",
             "sock, data, address, flags=0, *, event=None, routine=None",
             "WSASendTo.")},
     {"accept_overlapped", (PyCFunction)(void (*)(void))mod_accept_overlapped,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      OP_DOC("accept_overlapped", "sock, *, event=None, routine=None",
             "AcceptEx: (socket, address).  The listener becomes non-blocking.")},
     {"connect_overlapped", (PyCFunction)(void (*)(void))mod_connect_overlapped,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      OP_DOC("connect_overlapped", "sock, address, *, event=None, routine=None",
             "ConnectEx.  The socket becomes non-blocking.")},
     {"close_socket", mod_close_socket, METH_O,

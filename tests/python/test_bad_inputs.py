@@ -59,6 +59,10 @@ CASES = [
     ("wait_for_multiple with a bad alertable", lambda: wsevent.wait_for_multiple([E()], timeout=0, alertable=Unbool()), ZeroDivisionError, ""),
     ("sleep with no timeout", lambda: wsevent.sleep(alertable=True), TypeError, "missing required argument 'timeout'"),
     ("enum_network_events with no socket", lambda: wsevent.enum_network_events(event=E()), TypeError, "missing required argument 'sock'"),
+    ("recv_overlapped with the event by position", lambda: wsevent.recv_overlapped(0, 1, 0, None), TypeError, "at most 3 positional"),
+    ("sendto_overlapped with no address", lambda: wsevent.sendto_overlapped(0, b"x"), TypeError, "missing required argument 'address'"),
+    ("send_overlapped given data twice", lambda: wsevent.send_overlapped(0, b"x", data=b"y"), TypeError, "given by name ('data')"),
+    ("accept_overlapped with a wrong keyword", lambda: wsevent.accept_overlapped(0, routin=print), TypeError, "'routin' is an invalid keyword"),
     # A socket argument is an int or has fileno(), as PyObject_AsFileDescriptor has it.
     ("a socket that is a string", lambda: wsevent.enum_network_events("s"), TypeError, "int, or have a fileno() method"),
     ("a negative descriptor", lambda: wsevent.recv(-2, 10), ValueError, "negative integer (-2)"),
