@@ -68,6 +68,9 @@ PyObject *wse_py_raise(module_state *st, int code, const char *message);
 /* The same, naming which event of a multiple wait (Error.index). */
 PyObject *wse_py_raise_at(module_state *st, int code, size_t index);
 
+/* An int that fits a C int into *out; 0, or -1 with an exception
+ * (OverflowError with `overflow` if it does not fit). */
+int wse_py_int(PyObject *v, const char *overflow, int *out);
 /* The descriptor of an int or of an object with fileno(), as
  * PyObject_AsFileDescriptor (same errors) without its bound method per
  * call; -1 with an exception. */

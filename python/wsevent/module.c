@@ -85,10 +85,24 @@ PyObject *wse_py_raise_at(module_state *st, int code, size_t index) {
 
 /* ---- arguments ---- */
 
+int wse_py_int(PyObject *v, const char *overflow, int *out) {
+  long l = PyLong_AsLong(v);
+  if (l == -1 && PyErr_Occurred())
+    return -1;
+  if (l < INT_MIN || l > INT_MAX) {
+    PyErr_SetString(PyExc_OverflowError, overflow);
+    return -1;
+  }
+  *out = (int)l;
+  return 0;
+}
+
 int wse_py_fileno(module_state *st, PyObject *obj) {
+  static const char too_large[] = "Python int too large to convert to C int";
   int fd;
   if (PyLong_Check(obj)) {
-    fd = _PyLong_AsInt(obj);
+    if (wse_py_int(obj, too_large, &fd) < 0)
+      return -1;
   } else {
     /* PyObject_AsFileDescriptor makes a bound method per call: call
      * fileno as the interpreter calls a method, on the object itself. */
@@ -96,10 +110,20 @@ int wse_py_fileno(module_state *st, PyObject *obj) {
     PyObject *r = PyObject_VectorcallMethod(
         st->str_fileno, self, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
     if (r == NULL) {
-      if (PyErr_ExceptionMatches(PyExc_AttributeError) &&
-          !PyObject_HasAttr(obj, st->str_fileno)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "argument must be an int, or have a fileno() method.");
+      /* No fileno is a TypeError; an AttributeError from inside one
+       * stays what it is. */
+      if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (PyObject_HasAttr(obj, st->str_fileno)) {
+          PyErr_Restore(type, value, tb);
+        } else {
+          Py_XDECREF(type);
+          Py_XDECREF(value);
+          Py_XDECREF(tb);
+          PyErr_SetString(PyExc_TypeError,
+                          "argument must be an int, or have a fileno() method.");
+        }
       }
       return -1;
     }
@@ -108,11 +132,11 @@ int wse_py_fileno(module_state *st, PyObject *obj) {
       PyErr_SetString(PyExc_TypeError, "fileno() returned a non-integer");
       return -1;
     }
-    fd = _PyLong_AsInt(r);
+    int bad = wse_py_int(r, too_large, &fd);
     Py_DECREF(r);
+    if (bad < 0)
+      return -1;
   }
-  if (fd == -1 && PyErr_Occurred())
-    return -1;
   if (fd < 0) {
     PyErr_Format(PyExc_ValueError,
                  "file descriptor cannot be a negative integer (%i)", fd);

@@ -280,15 +280,7 @@ int wse_py_socket_flags(PyObject *obj, int *flags) {
                  Py_TYPE(obj)->tp_name);
     return -1;
   }
-  long v = PyLong_AsLong(obj);
-  if (v == -1 && PyErr_Occurred())
-    return -1;
-  if (v < INT_MIN || v > INT_MAX) {
-    PyErr_SetString(PyExc_OverflowError, "flags out of range");
-    return -1;
-  }
-  *flags = (int)v;
-  return 0;
+  return wse_py_int(obj, "flags out of range", flags);
 }
 
 static int check_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t min,
