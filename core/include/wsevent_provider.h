@@ -76,7 +76,12 @@ struct wsevent_source_ops {
   /* A wait on the event begins (also a zero-timeout one), in the waiting
    * thread, before it looks at the descriptor: the moment to re-check
    * what may have changed without the provider seeing it, and to update
-   * the events with xSourceUpdate.  May be NULL. */
+   * the events with xSourceUpdate.  Also called once when the event's
+   * descriptor is first handed out (wsevent_fd), in the thread that asked
+   * for it: whoever polls that descriptor waits from then on without
+   * anybody polling the source (xSourceWatchers may be 0), so anything
+   * the provider holds back for "the next wait" is due now.  May be
+   * NULL. */
   void (*waiting)(void *context);
 };
 

@@ -602,6 +602,166 @@ TEST(test_reset_posts_close_with_connreset) {
   close(s);
 }
 
+TEST(test_a_reset_before_the_select_is_a_close_with_its_error_only) {
+  /* Accepted, sent a few bytes, reset: all before the select.  Windows
+   * records FD_CLOSE (WSAECONNRESET) at the select, and nothing else; the
+   * reset stays for the program's own receive. */
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  char buf[16];
+  ASSERT_EQ(write(c, "abc", 3), 3);
+  struct linger lg = {1, 0};
+  setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(c);
+  ASSERT_EQ(wait_ready(s, POLLERR), 1);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ | WSEVENT_FD_WRITE |
+                                            WSEVENT_FD_CLOSE | WSEVENT_FD_CONNECT),
+            WSEVENT_OK);
+  ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_CLOSE);
+  ASSERT_EQ(ne.error_code[WSEVENT_FD_CLOSE_BIT], ECONNRESET);
+  ASSERT_EQ(wsevent_recv(s, buf, sizeof buf, 0), 3); /* what came first */
+  ASSERT_EQ(wsevent_recv(s, buf, sizeof buf, 0), -1);
+  ASSERT_EQ(errno, ECONNRESET); /* not a clean end of stream */
+  ASSERT_EQ(wsevent_wait(ev, 50), WSEVENT_TIMEOUT); /* nothing more */
+  ASSERT_EQ(poll_events(s, ev, &ne), 0);
+  close(s);
+}
+
+TEST(test_a_reset_after_data_on_a_loop_that_never_waits_closes_once) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ | WSEVENT_FD_WRITE |
+                                            WSEVENT_FD_CLOSE), WSEVENT_OK);
+  ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_WRITE);
+  struct linger lg = {1, 0};
+  setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(c);
+  ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_CLOSE);
+  char buf[4];
+  ASSERT_EQ(wsevent_recv(s, buf, sizeof buf, 0), -1); /* the reset */
+  ASSERT_EQ(errno, ECONNRESET);
+  /* The receive re-enabled FD_READ: a reset socket has nothing more. */
+  ASSERT_EQ(wsevent_wait(ev, 50), WSEVENT_TIMEOUT);
+  ASSERT_EQ(poll_events(s, ev, &ne), 0);
+  close(s);
+}
+
+/* A loop that only enumerates (on a timer, say), never waiting. */
+static long enum_until(int fd, wsevent_t ev, long want) {
+  struct wsevent_network_events ne;
+  long got = 0;
+  for (int i = 0; i < 200 && !(got & want); i++) {
+    ASSERT_EQ(wsevent_enum_network_events(fd, ev, &ne), WSEVENT_OK);
+    got |= ne.network_events;
+    if (!(got & want))
+      usleep(5000);
+  }
+  return got;
+}
+
+TEST(test_close_after_data_and_fin_reaches_a_loop_that_only_enumerates) {
+  for (int only_close = 0; only_close < 2; only_close++) {
+    wsevent_t ev;
+    int c, s = tcp_pair(&c);
+    char buf[64];
+    long mask = only_close ? WSEVENT_FD_CLOSE : WSEVENT_FD_READ | WSEVENT_FD_CLOSE;
+    ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+    ASSERT_EQ(wsevent_event_select(s, ev, mask), WSEVENT_OK);
+    ASSERT_EQ(write(c, "abc", 3), 3);
+    shutdown(c, SHUT_WR); /* data and FIN, the FIN's edge long gone below */
+    ASSERT_EQ(wait_ready(s, POLLRDHUP), 1);
+    if (!only_close)
+      ASSERT_EQ(enum_until(s, ev, WSEVENT_FD_READ), WSEVENT_FD_READ);
+    usleep(20000);
+    ASSERT_EQ(wsevent_recv(s, buf, sizeof buf, 0), 3); /* drains it */
+    ASSERT_EQ(enum_until(s, ev, WSEVENT_FD_CLOSE), WSEVENT_FD_CLOSE);
+    close(c); close(s); wsevent_close(ev);
+  }
+}
+
+TEST(test_a_peek_reenables_read_and_leaves_it_recorded) {
+  /* Windows names recv as FD_READ's re-enabling call, whatever its flags:
+   * a peek leaves the data, so FD_READ is recorded again at once. */
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  char buf[8];
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select_ex(s, ev, WSEVENT_FD_READ, WSEVENT_SELECT_CALLS_SEEN),
+            WSEVENT_OK);
+  ASSERT_EQ(write(c, "abc", 3), 3);
+  ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_READ);
+  ASSERT_EQ(wsevent_recv(s, buf, 1, MSG_PEEK), 1);
+  ASSERT_EQ(poll_events(s, ev, &ne), WSEVENT_FD_READ);
+  ASSERT_EQ(wsevent_recv(s, buf, sizeof buf, 0), 3);
+  ASSERT_EQ(poll_events(s, ev, &ne), 0);
+  close(c); close(s);
+}
+
+TEST(test_an_accept_that_takes_the_last_connection_leaves_no_stale_accept) {
+  wsevent_t ev;
+  struct wsevent_network_events ne;
+  int port, l = listener(&port);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select_ex(l, ev, WSEVENT_FD_ACCEPT, WSEVENT_SELECT_CALLS_SEEN),
+            WSEVENT_OK);
+  int c1 = socket(AF_INET, SOCK_STREAM, 0), c2 = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect_to(c1, port), 0);
+  ASSERT_EQ(connect_to(c2, port), 0);
+  ASSERT_EQ(next_events(l, ev, &ne), WSEVENT_FD_ACCEPT);
+  int a1 = wsevent_accept(l, NULL, NULL); /* another waits: recorded again */
+  int a2 = wsevent_accept(l, NULL, NULL); /* the last one: taken again */
+  ASSERT_GE(a1, 0);
+  ASSERT_GE(a2, 0);
+  ASSERT_EQ(poll_events(l, ev, &ne), 0); /* as Wine's server, which Windows' tests agree with */
+  ASSERT_EQ(wsevent_accept(l, NULL, NULL), -1);
+  ASSERT_EQ(errno, EAGAIN);
+  close(a1); close(a2); close(c1); close(c2); close(l);
+}
+
+TEST(test_a_descriptor_taken_after_an_enumeration_still_sees_the_next_condition) {
+  /* The loop enumerates first, then hands the event's descriptor to a
+   * poller (cqueues, luv) and never calls a wait: what the enumeration
+   * held back for "the next wait" is due when the descriptor appears. */
+  for (int reading = 0; reading < 2; reading++) {
+    wsevent_t ev;
+    struct wsevent_network_events ne;
+    int port, l = listener(&port), c = socket(AF_INET, SOCK_STREAM, 0), s = -1, fd;
+    char buf[16];
+    ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+    ASSERT_EQ(connect_to(c, port), 0);
+    if (reading) {
+      s = accept(l, NULL, NULL);
+      ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ), WSEVENT_OK);
+      ASSERT_EQ(write(c, "1", 1), 1);
+      ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_READ);
+      ASSERT_EQ(read(s, buf, sizeof buf), 1); /* a read the library never sees */
+    } else {
+      ASSERT_EQ(wsevent_event_select(l, ev, WSEVENT_FD_ACCEPT), WSEVENT_OK);
+      ASSERT_EQ(next_events(l, ev, &ne), WSEVENT_FD_ACCEPT);
+      s = accept(l, NULL, NULL); /* an accept it never sees */
+    }
+    ASSERT_EQ(wsevent_fd(ev, &fd), WSEVENT_OK);
+    int c2 = -1;
+    if (reading) {
+      ASSERT_EQ(write(c, "2", 1), 1);
+    } else {
+      c2 = socket(AF_INET, SOCK_STREAM, 0);
+      ASSERT_EQ(connect_to(c2, port), 0);
+    }
+    ASSERT_EQ(wait_ready(fd, POLLIN), 1);
+    ASSERT_EQ(poll_events(reading ? s : l, ev, &ne),
+              reading ? WSEVENT_FD_READ : WSEVENT_FD_ACCEPT);
+    if (c2 >= 0)
+      close(c2);
+    close(c); close(s); close(l); wsevent_close(ev);
+  }
+}
+
 TEST(test_udp_posts_write_at_select_and_read_on_datagrams) {
   wsevent_t ev;
   struct wsevent_network_events ne;

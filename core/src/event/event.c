@@ -398,9 +398,14 @@ int wsevent_fd(wsevent_t h, int *fd) {
         wse_named_monitor(ev, +1);
     }
   }
+  bool fresh = r == WSEVENT_OK && !(s & WSE_HAS_FD);
   if (r == WSEVENT_OK)
     *fd = ev->fd;
   wse_unlock();
+  /* Whoever polls the descriptor waits on the event from now on, and no
+   * provider would hear of it: say so, as a wait that begins would. */
+  if (fresh && (s & WSE_HAS_SRC))
+    wse_sources_waiting(h, ev);
   return r;
 }
 

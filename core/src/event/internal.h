@@ -378,6 +378,9 @@ WSE_HIDDEN void wse_sources_release(struct wse_source *gone);
 /* Drop one use of a source; the last one calls its detached(). */
 WSE_HIDDEN void wse_source_unref(struct wse_source *src);
 WSE_HIDDEN void wse_source_after_fork(struct wse_slot *s);
+/* Outside the lock: call waiting() of each source of ev (its descriptor
+ * was just handed out: a poller now waits that no provider hears of). */
+WSE_HIDDEN void wse_sources_waiting(wsevent_t h, struct wse_event *ev);
 /* Bumped (under the lock) whenever what a polling waiter must poll
  * changes; a waiter whose set is as old as this need not build it again. */
 WSE_HIDDEN extern _Atomic uint64_t wse_sources_gen;

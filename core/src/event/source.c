@@ -156,6 +156,42 @@ void wse_source_unref(struct wse_source *src) {
     ops->detached(context);
 }
 
+void wse_sources_waiting(wsevent_t h, struct wse_event *ev) {
+  for (;;) {
+    size_t cap = atomic_load_explicit(&ev->n_sources, memory_order_relaxed);
+    if (cap == 0)
+      return;
+    struct wse_source **srcs = malloc(cap * sizeof *srcs);
+    if (srcs == NULL)
+      return; /* the providers learn of the descriptor at the next look */
+    size_t n = 0;
+    bool fits = true;
+    wse_lock();
+    uint64_t state = atomic_load(&ev->slot.state);
+    if (wse_gen_of(state) == (uint32_t)(h >> 32) && !(state & WSE_CLOSED)) {
+      for (struct wse_source *src = ev->sources; src != NULL; src = src->next) {
+        if (src->ops->waiting == NULL)
+          continue;
+        if (n == cap) {
+          fits = false; /* attached since we counted: count again */
+          break;
+        }
+        atomic_fetch_add(&src->slot.refgen, 1); /* the attachment holds one */
+        srcs[n++] = src;
+      }
+    }
+    wse_unlock();
+    if (fits)
+      for (size_t i = 0; i < n; i++)
+        srcs[i]->ops->waiting(srcs[i]->context);
+    for (size_t i = 0; i < n; i++)
+      wse_source_unref(srcs[i]);
+    free(srcs);
+    if (fits)
+      return;
+  }
+}
+
 void wse_sources_detach_all(struct wse_event *ev, struct wse_source **gone) {
   *gone = NULL;
   while (ev->sources != NULL) {

@@ -82,6 +82,11 @@ struct sock {
   bool write_wanted;  /* a send the library saw would block */
   bool input_edge;    /* the reactor saw new input while FD_READ was
                          reported: the next re-enabling call looks */
+  bool aborted;       /* reset: FD_CLOSE was its last event */
+  bool selecting;     /* in select_locked(): what a look finds held then */
+  bool peer_closed;   /* the peer's FIN (or a hang-up) was seen: a read
+                         that drains the data is followed by FD_CLOSE,
+                         and no new edge will say so */
   int errors[WSEVENT_FD_MAX_EVENTS];
   short polled;       /* the source's events, as last set */
   struct wse_served served; /* the source, and the reactor's main edge */
@@ -120,6 +125,20 @@ static bool has_peer(int fd) {
   struct sockaddr_storage a;
   socklen_t len = sizeof a;
   return getpeername(fd, (struct sockaddr *)&a, &len) == 0;
+}
+
+/* The error of a socket that reports POLLERR, without taking it: reading
+ * SO_ERROR (or a receive that finds no data) clears it, and the program's
+ * own receive would then see a clean end of stream where Linux, as
+ * Windows, reports the reset.  A TCP socket that failed sending timed out;
+ * any other was reset. */
+static int pending_error(int fd) {
+  struct tcp_info info;
+  if (tcp_info(fd, &info))
+    return info.tcpi_retransmits > 0 || info.tcpi_probes > 0 ? ETIMEDOUT
+                                                             : ECONNRESET;
+  int err = getint(fd, SOL_SOCKET, SO_ERROR); /* no other way */
+  return err > 0 ? err : ECONNRESET;
 }
 
 static bool same_file(const struct sock *s) {
@@ -247,7 +266,13 @@ static void look(struct sock *s, enum cause cause) {
   if (!s->connected) {
     struct tcp_info info;
     bool tcp = tcp_info(s->fd, &info);
-    if (r & POLLERR) {
+    /* A closed TCP socket that received more than one segment was
+     * connected (a failed connect gets at most its reset): one accepted
+     * or connected, then reset before the select or before we looked.
+     * Its reset is an FD_CLOSE, below, not a failed FD_CONNECT. */
+    bool was_connected = tcp && info.tcpi_state == STATE_CLOSE &&
+                         info.tcpi_segs_in > 1;
+    if ((r & POLLERR) && !was_connected) {
       int err = getint(s->fd, SOL_SOCKET, SO_ERROR);
       if (err > 0) {
         post_once(s, WSEVENT_FD_CONNECT_BIT, err); /* refused, unreachable */
@@ -255,27 +280,39 @@ static void look(struct sock *s, enum cause cause) {
       }
     }
     if (tcp && info.tcpi_state == STATE_CLOSE && info.tcpi_segs_out > 0 &&
-        !has_peer(s->fd)) {
+        !was_connected && !has_peer(s->fd)) {
       /* A connect that failed, whose SO_ERROR the application read first
        * (luasocket's blocking connect does): an answer means a reset. */
       post_once(s, WSEVENT_FD_CONNECT_BIT,
                 info.tcpi_segs_in > 0 ? ECONNREFUSED : ETIMEDOUT);
       return;
     }
-    if ((tcp && info.tcpi_state == STATE_SYN_SENT) || !has_peer(s->fd))
+    if (!was_connected &&
+        ((tcp && info.tcpi_state == STATE_SYN_SENT) || !has_peer(s->fd)))
       return; /* in progress, or not connecting at all */
     s->connected = true;
-    if (cause != AT_SELECT)
+    if (cause != AT_SELECT) /* (connected, and perhaps reset since) */
       post_once(s, WSEVENT_FD_CONNECT_BIT, 0);
   }
 
+  if (s->aborted)
+    return; /* nothing happens on a reset connection any more */
+  if (r & POLLERR) {
+    /* Reset (or timed out): FD_CLOSE with its error, as on Windows, and
+     * nothing else.  The error stays for the program's own calls. */
+    post_once(s, WSEVENT_FD_CLOSE_BIT, pending_error(s->fd));
+    s->aborted = true;
+    return;
+  }
   /* Not FIONREAD: at the urgent mark it reports 0 with data readable. */
   char peek;
   ssize_t n = recv(s->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
   bool avail = n > 0;
-  if ((r & POLLERR) || (n < 0 && (errno == ECONNRESET || errno == EPIPE))) {
-    int err = getint(s->fd, SOL_SOCKET, SO_ERROR);
-    post_once(s, WSEVENT_FD_CLOSE_BIT, err > 0 ? err : ECONNRESET);
+  if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) {
+    /* Reset since the poll (this peek took the error: it is lost to the
+     * program's next receive, which sees the end of the stream). */
+    post_once(s, WSEVENT_FD_CLOSE_BIT, ECONNRESET);
+    s->aborted = true;
     return;
   }
   if ((r & POLLIN) && avail)
@@ -284,6 +321,8 @@ static void look(struct sock *s, enum cause cause) {
     post(s, WSEVENT_FD_OOB_BIT, 0);
   if (r & POLLOUT)
     post(s, WSEVENT_FD_WRITE_BIT, 0); /* only if enabled */
+  if (r & (POLLRDHUP | POLLHUP))
+    s->peer_closed = true; /* the read that drains the data must look */
   if ((r & (POLLRDHUP | POLLHUP)) && !avail)
     post_once(s, WSEVENT_FD_CLOSE_BIT, 0); /* only once all data was read */
 }
@@ -331,10 +370,17 @@ static void on_waiting(void *ctx) {
      * waiter's own poll now looks at what is re-enabled (every unseen
      * bit, also FD_READ reported only to gate the close check). */
     s->deferred |= s->reported & REENABLED_BY_CALLS & ~s->visible;
+    bool reenabled = s->deferred != 0;
     reenable_unseen(s);
     s->recheck = false;
-    sync_polled(s, 0);
-    wse_served_touch(&s->served);
+    /* Nobody polls it: the event's descriptor was just handed out.  The
+     * reactor's edges for what was re-enabled are long gone: look. */
+    if (reenabled && up()->xSourceWatchers(s->served.source) == 0)
+      look(s, AT_ENUM);
+    if (s->active) {
+      sync_polled(s, 0);
+      wse_served_touch(&s->served);
+    }
   }
   wse_reactor_unlock();
 }
@@ -383,7 +429,8 @@ static void on_edge(void *ctx, uint32_t events, bool write_edge) {
      * re-enabling, for sends the library did not see. */
     s->reported &= ~BIT(WRITE);
   }
-  look(s, write_edge ? ON_WRITE_EDGE : ON_EDGE);
+  /* (An edge taken by the select itself is what holds at the select.) */
+  look(s, s->selecting ? AT_SELECT : write_edge ? ON_WRITE_EDGE : ON_EDGE);
   if (s->active)
     sync_polled(s, 0);
 }
@@ -468,7 +515,9 @@ static int select_locked(int fd, const struct stat *st, wsevent_t event,
   socks[fd] = s;
   /* Registering a writable socket queued a write edge: take it now, so
    * that this select reports FD_WRITE once, not again later. */
+  s->selecting = true;
   wse_reactor_take_write_edges();
+  s->selecting = false;
   if (s->active)
     look(s, AT_SELECT); /* conditions that already hold */
   if (s->active) {
@@ -599,9 +648,16 @@ static void reenable(int fd, long bits, bool would_block, enum left left) {
         s->reported &= ~BIT(WRITE);
       bits &= ~BIT(WRITE);
     }
+    /* The call takes what was recorded for its bits, as Wine's server
+     * does (Windows' documentation is silent): a record stays only if the
+     * condition still holds (the look below records it again), so an
+     * accept that took the last connection leaves no stale FD_ACCEPT. */
     s->reported &= ~bits;
+    s->record &= ~bits;
     if (left == MAYBE_LEFT || s->input_edge ||
-        (left == STREAM_DRAINED && s->type != SOCK_STREAM))
+        (left == STREAM_DRAINED &&
+         (s->type != SOCK_STREAM ||
+          (s->peer_closed && !(s->fired & BIT(CLOSE))))))
       look(s, ON_CALL);
     if (s->active)
       sync_polled(s, 0);
@@ -616,16 +672,15 @@ static bool would_block(ssize_t n) {
 /* After a receive that asked for `want` bytes and returned n (err its
  * errno): re-enable as Winsock's recv does. */
 static void received(int fd, ssize_t n, int err, size_t want, int flags) {
-  if (flags & MSG_PEEK)
-    return;
   /* A stream read that did not fill the buffer took all there was (new
    * data is caught by the poll, FD_READ being enabled again); nor does one
    * that would block leave anything.  So no look, no system call: the
-   * common case of an echo loop. */
+   * common case of an echo loop.  A peek re-enables too (Windows names
+   * recv, whatever its flags), and leaves what it saw: FD_READ again. */
   enum left left = MAYBE_LEFT;
   if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
     left = NOTHING_LEFT;
-  else if (n > 0 && (size_t)n < want && !(flags & MSG_OOB))
+  else if (n > 0 && (size_t)n < want && !(flags & (MSG_OOB | MSG_PEEK)))
     left = STREAM_DRAINED;
   reenable(fd, (flags & MSG_OOB) ? BIT(OOB) : BIT(READ), false, left);
   errno = err;
