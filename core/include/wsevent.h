@@ -620,6 +620,8 @@ WSEVENT_EXTERN int wsevent_thread_alert_event(wsevent_thread_t thread,
  * inside that thread's next alertable wait, as Winsock's completion
  * routines do) or, without a routine, sets ov->event (if not 0).  A routine
  * gets the outcome, the bytes transferred, the record and the flags.
+ * Without a routine, the start resets ov->event first, as Windows' I/O
+ * manager does: a loop may reuse its event without resetting it.
  *
  * The caller owns the buffers and the record: both must stay valid until
  * the operation completed (the record's status is no longer

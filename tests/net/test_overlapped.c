@@ -382,6 +382,86 @@ static void urgent_routine(int status, size_t bytes, wsevent_overlapped_t *ov,
   urgent_have += bytes;
 }
 
+TEST(test_starting_an_operation_resets_its_event_as_windows_does) {
+  /* The I/O manager clears hEvent at the start: a loop that reuses its
+   * event without a reset must not see the previous completion. */
+  int c, s = tcp_pair(&c);
+  wsevent_t ev = new_event();
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  wsevent_overlapped_t ov = record(ev);
+  ASSERT_EQ(send(c, "one", 3, 0), 3);
+  struct pollfd p = {.fd = s, .events = POLLIN};
+  ASSERT_EQ(poll(&p, 1, 5000), 1);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_OK);
+  ASSERT_EQ(wsevent_is_set(ev), 1); /* done at once, and signalled */
+  ov = record(ev);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_is_set(ev), 0);
+  ASSERT_EQ(send(c, "two", 3, 0), 3);
+  ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+  ASSERT_EQ(ov.bytes, 3);
+  /* With a routine the event is the program's: left alone. */
+  ASSERT_EQ(wsevent_set(ev), WSEVENT_OK);
+  ov = record(ev);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, idle_routine), WSEVENT_IO_PENDING);
+  ASSERT_EQ(wsevent_is_set(ev), 1);
+  ASSERT_EQ(wsevent_cancel_overlapped(s, &ov), WSEVENT_OK);
+  ASSERT_EQ(wsevent_sleep(0, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
+  close(c); close(s);
+}
+
+TEST(test_a_receive_after_data_and_fin_completes_for_a_descriptor_poller) {
+  /* Data and FIN arrive together: the first receive takes the data (the
+   * stream looks drained), the next, started at once, must still see the
+   * end, with no waiter of the library polling the socket (its event's
+   * descriptor is polled, as cqueues or luv would). */
+  for (int round = 0; round < 30; round++) {
+    int c, s = tcp_pair(&c), fd;
+    wsevent_t ev = new_event();
+    char buf[64];
+    wsevent_buf_t b = {sizeof buf, buf};
+    ASSERT_EQ(wsevent_fd(ev, &fd), WSEVENT_OK);
+    wsevent_overlapped_t ov = record(ev);
+    ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+    ASSERT_EQ(send(c, "last words", 10, 0), 10);
+    shutdown(c, SHUT_WR);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ASSERT_EQ(poll(&p, 1, 5000), 1);
+    ASSERT_EQ(ov.status, WSEVENT_OK);
+    size_t total = ov.bytes;
+    for (;;) { /* receive again at once, until the end */
+      ov = record(ev);
+      int r = wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL);
+      if (r == WSEVENT_IO_PENDING)
+        ASSERT_EQ(poll(&p, 1, 5000), 1); /* never left pending */
+      else
+        ASSERT_EQ(r, WSEVENT_OK);
+      ASSERT_EQ(ov.status, WSEVENT_OK);
+      if (ov.bytes == 0)
+        break;
+      total += ov.bytes;
+    }
+    ASSERT_EQ(total, 10);
+    wsevent_socket_closing(s);
+    close(s); close(c); wsevent_close(ev);
+  }
+}
+
+TEST(test_an_accept_queued_behind_a_receive_on_a_socket_not_listening_fails) {
+  int c, s = tcp_pair(&c);
+  wsevent_t ev = new_event();
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  wsevent_overlapped_t rov = record(ev), aov = record(0);
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &rov, NULL), WSEVENT_IO_PENDING);
+  /* AcceptEx on a socket that does not listen: WSAEINVAL, at once. */
+  ASSERT_EQ(wsevent_accept_overlapped(s, NULL, NULL, &aov, NULL), WSEVENT_ESOCKET);
+  ASSERT_EQ(aov.error, EINVAL);
+  ASSERT_EQ(wsevent_cancel_overlapped(s, &rov), WSEVENT_OK);
+  close(c); close(s);
+}
+
 TEST(test_receives_around_urgent_data_take_every_byte_behind_the_mark) {
   for (int mode = 0; mode < 2; mode++) {
     int c, s = tcp_pair(&c);

@@ -92,6 +92,8 @@ struct ovsock {
                   mark with bytes left, so no receive proves it drained */
   bool drained;
   wsevent_time_t drained_at;
+  bool ended;  /* the peer's FIN, a hang-up or an error was seen: its edge
+                  is gone, so a receive is always tried */
   struct queue in, out;
 };
 
@@ -250,6 +252,12 @@ static enum outcome try_send(int fd, struct op *op) {
   return DONE;
 }
 
+static bool listening(int fd) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
+}
+
 static enum outcome try_accept(int fd, struct op *op) {
   for (;;) {
     int c = accept4(fd, op->addr, op->addrlen, SOCK_CLOEXEC);
@@ -314,6 +322,8 @@ static struct op *queue_pop(struct queue *q) {
  * there was (a receive at end of stream, or of urgent data, proves
  * nothing). */
 static void note_received(struct ovsock *s, const struct op *op) {
+  if (op->kind == OP_RECV && s->stream && op->total > 0 && op->bytes == 0)
+    s->ended = true; /* the end of the stream, found by the receive */
   if (op->kind == OP_RECV && s->stream && !s->urgent && op->bytes > 0 &&
       op->bytes < op->total && !(op->flags & MSG_OOB)) {
     s->drained = true;
@@ -327,6 +337,8 @@ static void reported(struct ovsock *s, uint32_t events) {
   s->drained = false;
   if (events & POLLPRI)
     s->urgent = true;
+  if (events & (POLLRDHUP | POLLHUP | POLLERR))
+    s->ended = true;
 }
 
 static void run_queue(struct ovsock *s, struct queue *q);
@@ -951,7 +963,7 @@ static struct op *new_op(enum kind kind, const wsevent_buf_t *bufs,
 #define DRAINED_NS GRACE_NS
 
 static bool just_drained(const struct ovsock *s, const struct op *op) {
-  return s->drained && op->kind == OP_RECV && op->total > 0 &&
+  return s->drained && !s->ended && op->kind == OP_RECV && op->total > 0 &&
          !(op->flags & MSG_OOB) && up()->xNow() - s->drained_at < DRAINED_NS;
 }
 
@@ -991,6 +1003,10 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
   op->event = ov->event;
   bool in = op->kind == OP_RECV || op->kind == OP_ACCEPT;
   pthread_mutex_lock(&wse_reactor_mutex);
+  /* Windows' I/O manager resets the event as the operation starts (a loop
+   * that reuses its event need not): before the try that may set it. */
+  if (routine == NULL && op->event != 0)
+    up()->xReset(op->event);
   struct ovsock *s = fd < n_socks ? socks[fd] : NULL;
   bool first = !nonblocking && s != NULL && (in ? s->in.head : s->out.head) == NULL;
   enum outcome o = AGAIN;
@@ -1035,6 +1051,11 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
       o = errno == EINPROGRESS || errno == EINTR ? AGAIN : FAILED;
   } else if (q->head == NULL && s != drained && !just_drained(s, op)) {
     o = try_op(s, op); /* (one clock read for the same answer is enough) */
+  } else if (op->kind == OP_ACCEPT && !listening(fd)) {
+    /* Queued behind a receive: only a listener may accept (Windows fails
+     * AcceptEx on any other socket with WSAEINVAL). */
+    errno = EINVAL;
+    o = FAILED;
   }
   if (o == FAILED) {
     /* Refused at once: no completion is signalled, as on Windows. */
