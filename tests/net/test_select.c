@@ -891,6 +891,35 @@ TEST(test_socket_closed_while_selected_is_dropped_cleanly) {
   close(fresh); close(c); close(c2); close(s2);
 }
 
+TEST(test_a_number_reused_while_its_old_record_waited_to_be_served_selects_fine) {
+  /* A waiter stands the reactor down for the socket; the socket is closed
+   * behind the library's back and its number goes to a new socket; the
+   * grace period ends and the old record is armed again, on the new
+   * file.  Dropping the old record cannot delete that entry (its file is
+   * gone, as far as it knows): selecting the new socket must take it over
+   * (it failed with WSEVENT_ESYS, EEXIST). */
+  wsevent_t ev, ev2;
+  struct wsevent_network_events ne;
+  int c, s = tcp_pair(&c);
+  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_create(&ev2, 0), WSEVENT_OK);
+  ASSERT_EQ(wsevent_event_select(s, ev, WSEVENT_FD_READ), WSEVENT_OK);
+  ASSERT_EQ(wsevent_wait(ev, 20), WSEVENT_TIMEOUT); /* polled, then handed back */
+  int port, l = listener(&port), c2 = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect_to(c2, port), 0);
+  close(s);
+  int s2 = accept(l, NULL, NULL); /* the lowest number free: s's */
+  ASSERT_EQ(s2, s);
+  usleep(50000); /* the grace period (10 ms) ends: armed on the new file */
+  ASSERT_EQ(wsevent_enum_network_events(s2, ev, &ne), WSEVENT_OK); /* drops it */
+  ASSERT_EQ(wsevent_event_select(s2, ev2, WSEVENT_FD_READ | WSEVENT_FD_WRITE |
+                                             WSEVENT_FD_CLOSE), WSEVENT_OK);
+  ASSERT_EQ(next_events(s2, ev2, &ne), WSEVENT_FD_WRITE);
+  ASSERT_EQ(write(c2, "x", 1), 1);
+  ASSERT_EQ(next_events(s2, ev2, &ne), WSEVENT_FD_READ);
+  close(c); close(c2); close(s2); close(l);
+}
+
 TEST(test_enumeration_trusting_the_caller_skips_the_reuse_check) {
   wsevent_t ev;
   struct wsevent_network_events ne;

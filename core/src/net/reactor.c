@@ -245,7 +245,14 @@ static void child_after_fork(void) {
 
 static int add_raw(int epfd, int fd, uint32_t events, wse_io_t io) {
   struct epoll_event ev = {.events = events, .data.u64 = io};
-  return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+    return 0;
+  /* This very file is in the set already: under a record of a socket
+   * closed behind the library's back, which was armed again (its grace
+   * period ended) after its number went to this socket, and then
+   * dropped, which could not delete what it thought gone with the old
+   * file.  Whoever adds now owns the number: take the entry over. */
+  return errno == EEXIST ? epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) : -1;
 }
 
 int wse_errno_code(int err) {
