@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "glue.h"
 #include "wsevent_lua.h"
@@ -232,6 +233,12 @@ __attribute__((visibility("default"))) int luaopen_wsevent(lua_State *L) {
       {"FD_GROUP_QOS", WSEVENT_FD_GROUP_QOS},
       {"FD_ROUTING_INTERFACE_CHANGE", WSEVENT_FD_ROUTING_INTERFACE_CHANGE},
       {"FD_ADDRESS_LIST_CHANGE", WSEVENT_FD_ADDRESS_LIST_CHANGE},
+      /* Operation flags (options.flags) and result flags (op:flags()). */
+      {"MSG_OOB", MSG_OOB},
+      {"MSG_DONTROUTE", MSG_DONTROUTE},
+      {"MSG_TRUNC", MSG_TRUNC},
+      {"MSG_CTRUNC", MSG_CTRUNC},
+      {"MSG_EOR", MSG_EOR},
 #define XX(name, value, text) {"WSEVENT_" #name, value},
       WSEVENT_ERRNO_MAP(XX)
 #undef XX

@@ -376,30 +376,33 @@ static int start_send(lua_State *L, int to) {
   if (count > 16) {
     bufs = lua_newuserdatauv(L, count * sizeof *bufs, 0); /* collected */
   }
-  for (size_t i = 0; i < count; i++) {
-    size_t len;
-    if (lua_type(L, 2) == LUA_TTABLE) {
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    /* A copy of the list, each item read once (through __index, if any)
+     * and kept by the copy: the caller may change theirs meanwhile, and a
+     * proxy's strings live only while something holds them. */
+    lua_createtable(L, (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
       if (lua_geti(L, 2, (lua_Integer)i + 1) != LUA_TSTRING)
         return luaL_argerror(L, 2, lua_pushfstring(L, "item %d is not a string",
                                                    (int)i + 1));
-      bufs[i].buf = (void *)lua_tolstring(L, -1, &len);
-      lua_pop(L, 1); /* the table keeps it */
-    } else {
-      bufs[i].buf = (void *)lua_tolstring(L, 2, &len);
-    }
-    bufs[i].len = len;
-  }
-  if (lua_type(L, 2) == LUA_TTABLE) {
-    /* A copy of the list: the caller may change theirs meanwhile. */
-    lua_createtable(L, (int)count, 0);
-    for (size_t i = 0; i < count; i++) {
-      lua_geti(L, 2, (lua_Integer)i + 1);
       lua_seti(L, -2, (lua_Integer)i + 1);
     }
   } else {
     lua_pushvalue(L, 2);
   }
-  lua_setiuservalue(L, opi, UV_DATA);
+  int data = lua_gettop(L);
+  for (size_t i = 0; i < count; i++) {
+    size_t len;
+    if (lua_type(L, data) == LUA_TTABLE) {
+      lua_rawgeti(L, data, (lua_Integer)i + 1);
+      bufs[i].buf = (void *)lua_tolstring(L, -1, &len);
+      lua_pop(L, 1); /* the copy keeps it */
+    } else {
+      bufs[i].buf = (void *)lua_tolstring(L, data, &len);
+    }
+    bufs[i].len = len;
+  }
+  lua_setiuservalue(L, opi, UV_DATA); /* the operation keeps the copy */
   int flags = op->ov.flags;
   op->ov.flags = 0;
   wsevent_overlapped_fn fn = routine_of(L, op, opi);
@@ -534,6 +537,29 @@ static int l_cancel(lua_State *L) {
   return 1;
 }
 
+/* op:bytes(), op:flags(): what WSAGetOverlappedResult's lpcbTransfer and
+ * lpdwFlags give, once done (nil while pending), also for an operation
+ * that failed or was cancelled (a send cancelled half-way sent that much).
+ * flags: a receive's MSG_* result bits (wsevent.MSG_TRUNC: the datagram
+ * did not fit). */
+static int push_once_done(lua_State *L, Operation *op, lua_Integer value) {
+  if (!op->started || is_pending(op))
+    luaL_pushfail(L);
+  else
+    lua_pushinteger(L, value);
+  return 1;
+}
+
+static int l_bytes(lua_State *L) {
+  Operation *op = check_op(L);
+  return push_once_done(L, op, (lua_Integer)op->ov.bytes);
+}
+
+static int l_flags(lua_State *L) {
+  Operation *op = check_op(L);
+  return push_once_done(L, op, op->ov.flags);
+}
+
 static int l_event(lua_State *L) {
   check_op(L);
   lua_getiuservalue(L, 1, UV_EVENT);
@@ -580,6 +606,13 @@ static int l_gc(lua_State *L) {
    * cancelled, the core never touches it again. */
   if (is_pending(op))
     wsevent_cancel_overlapped(op->fd, &op->ov);
+  /* A connection accepted that nobody took (result() never called): it
+   * is ours to close, or the client would talk to nobody for good. */
+  if (op->kind == K_ACCEPT && op->started && !op->handed_out &&
+      op->ov.status == WSEVENT_OK && op->ov.socket >= 0) {
+    op->handed_out = 1;
+    close(op->ov.socket);
+  }
   buf_give(op->buf, op->size);
   op->buf = NULL;
   return 0;
@@ -594,6 +627,7 @@ static int l_tostring(lua_State *L) {
 
 static const luaL_Reg op_methods[] = {
     {"result", l_result}, {"done", l_done},     {"cancel", l_cancel},
+    {"bytes", l_bytes},   {"flags", l_flags},
     {"event", l_event},   {"kind", l_kind},     {"socket", l_socket},
     {"pollfd", l_pollfd},
     {"events", l_events}, {"timeout", l_timeout}, {NULL, NULL},

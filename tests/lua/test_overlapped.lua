@@ -341,6 +341,85 @@ describe("accept, connect and datagrams", function()
   end)
 end)
 
+describe("what an operation leaves behind", function()
+  local function fd_count()
+    local f = assert(io.open("/proc/self/stat")) -- opened by this process
+    local pid = f:read("n")
+    f:close()
+    local n = 0
+    local ls = io.popen("ls /proc/" .. pid .. "/fd")
+    for _ in ls:lines() do n = n + 1 end
+    ls:close()
+    return n
+  end
+
+  it("a list given through __index and __len is read once and kept", function()
+    -- Its strings live only while something holds them: the operation
+    -- keeps its own copy, so a collection before the send takes nothing.
+    local server, client = tcp_pair()
+    local items = {}
+    for i = 1, 8 do items[i] = string.rep(string.char(64 + i), 4096) end
+    local proxy = setmetatable({}, {
+      __len = function() return #items end,
+      __index = function(_, i) return items[i] and items[i] .. "" end,
+    })
+    local op = assert(wsevent.send_overlapped(server, proxy))
+    collectgarbage("collect")
+    assert.equals(8 * 4096, op:result(true))
+    client:settimeout(5)
+    assert.equals(table.concat(items), client:receive(8 * 4096))
+    server:close(); client:close()
+  end)
+
+  it("a completed accept nobody took is closed when collected", function()
+    local listener = assert(socket.bind("127.0.0.1", 0))
+    local _, port = listener:getsockname()
+    collectgarbage("collect")
+    local before = fd_count()
+    local clients = {}
+    for i = 1, 20 do
+      local op = assert(wsevent.accept_overlapped(listener))
+      clients[i] = assert(socket.connect("127.0.0.1", port))
+      op:event():wait(5)
+      assert.is_true(op:done())
+    end
+    collectgarbage("collect")
+    collectgarbage("collect")
+    assert.is_true(fd_count() - before - #clients <= 5)
+    clients[1]:settimeout(5)
+    assert.same({nil, "closed", ""}, {clients[1]:receive(1)})
+    for _, c in ipairs(clients) do c:close() end
+    listener:close()
+  end)
+
+  it("bytes and flags: what moved, and a truncated datagram", function()
+    local u1, u2 = socket.udp(), socket.udp()
+    assert(u1:setsockname("127.0.0.1", 0))
+    local _, port1 = u1:getsockname()
+    local op = assert(wsevent.recvfrom_overlapped(u1, 4))
+    assert.is_nil(op:bytes())
+    assert.is_nil(op:flags())
+    assert(u2:sendto("too long", "127.0.0.1", port1))
+    assert.equals("too ", (op:result(true)))
+    assert.equals(4, op:bytes())
+    assert.is_true(op:flags() & wsevent.MSG_TRUNC ~= 0)
+    local ok = assert(wsevent.recvfrom_overlapped(u1, 100))
+    assert(u2:sendto("fits", "127.0.0.1", port1))
+    assert.equals("fits", (ok:result(true)))
+    assert.equals(0, ok:flags())
+    u1:close(); u2:close()
+    -- A send cancelled half-way: bytes says how much went.
+    local server, client = tcp_pair()
+    local big = assert(wsevent.send_overlapped(server, string.rep("z", 64 << 20)))
+    assert.is_true(big:cancel())
+    local ok, _, code = big:result()
+    assert.is_nil(ok)
+    assert.equals(wsevent.WSEVENT_EABORTED, code)
+    assert.is_true(big:bytes() > 0 and big:bytes() < 64 << 20)
+    server:close(); client:close()
+  end)
+end)
+
 describe("overlapped wrong inputs", function()
   it("raise clear errors", function()
     local server, client = tcp_pair()
