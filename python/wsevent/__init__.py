@@ -388,22 +388,69 @@ async def wait_async(event, timeout=None):
 Event.wait_async = wait_async
 
 
-def _operation_await(op):
-    """``await op``: the operation's result, once its event is set, on the
-    running loop (no thread per operation).  Cancelling the awaiting task
-    cancels the operation."""
+def _check_awaitable(op):
     if op.routine is not None:
         raise TypeError("an operation started with a routine completes "
                         "through it: start it without one to await it")
+
+
+async def _operation_wait(op, timeout):
+    """Await op's completion: True, or False after timeout seconds."""
+    event = op.event
+    loop = _asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    pause = 0.001
+    while not op.done():
+        left = None if deadline is None else deadline - loop.time()
+        if left is not None and left <= 0:
+            return False
+        if await wait_async(event, left) and not op.done():
+            # Set for something else: another operation that shares the
+            # event (Windows leaves that undefined), or the program.  A
+            # signal that was not ours goes back to whoever it was for,
+            # and this operation is watched by polling, never by spinning.
+            if not event.manual_reset:
+                event.set()
+            await _asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+    return True
+
+
+def _operation_await(op):
+    """``await op``: the operation's result, once it completed, on the
+    running loop (no thread per operation).  Cancelling the awaiting task
+    cancels the operation; if it had completed first, its outcome stays in
+    the Operation (``op.result()``): keep it where a task may be cancelled
+    (``asyncio.wait_for``, ``asyncio.timeout``), or use ``result_async``
+    with a timeout, which never drops what an operation moved."""
+    _check_awaitable(op)
     try:
-        while not op.done():
-            yield from wait_async(op.event).__await__()
+        yield from _operation_wait(op, None).__await__()
     except BaseException:
         op.cancel()
         raise
     return op.result()
 
 
+async def _operation_result_async(op, timeout=None):
+    """Await the result; after ``timeout`` seconds (None: forever) cancel
+    the operation and raise TimeoutError, unless it completed first: then
+    its result, as on Windows a completed operation stays completed.  A
+    send cancelled half-way reports what went in ``op.bytes``."""
+    _check_awaitable(op)
+    timeout = _wsevent._timeout(timeout)
+    try:
+        done = await _operation_wait(op, timeout)
+    except BaseException:
+        op.cancel()
+        raise
+    if not done and op.cancel():
+        raise TimeoutError("the operation did not complete in time; it was "
+                           "cancelled")
+    return op.result()
+
+
+Operation.result_async = _operation_result_async
 Operation.__await__ = _operation_await
 
 

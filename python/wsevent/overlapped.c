@@ -257,6 +257,11 @@ static void Operation_dealloc(OperationObject *op) {
    * cancel it, after which the core never touches op again. */
   if (is_pending(op))
     wsevent_cancel_overlapped(op->fd, &op->ov);
+  /* A connection accepted that nobody took (result() never called): it
+   * is ours to close, or the client would talk to nobody for good. */
+  if (op->kind == K_ACCEPT && op->started && op->data == NULL &&
+      op->ov.status == WSEVENT_OK && op->ov.socket >= 0)
+    close(op->ov.socket);
   release_buffers(op);
   Py_CLEAR(op->sock);
   Py_CLEAR(op->event);
@@ -389,9 +394,10 @@ static int get_views(OperationObject *op, PyObject *data, int writable) {
       if (PyErr_ExceptionMatches(PyExc_TypeError) ||
           PyErr_ExceptionMatches(PyExc_BufferError))
         PyErr_Format(PyExc_TypeError,
-                     writable ? "a writable bytes-like object is required, not %.100s"
-                              : "a bytes-like object (or a list of them) is "
-                                "required, not %.100s",
+                     writable ? "a writable, contiguous bytes-like object is "
+                                "required, not %.100s"
+                              : "a contiguous bytes-like object (or a list of "
+                                "them) is required, not %.100s",
                      Py_TYPE(item)->tp_name);
       return -1;
     }
@@ -549,6 +555,35 @@ static PyObject *mod_sendto_overlapped(PyObject *m, PyObject *const *a,
   return send_common(m, a, n, k, 1);
 }
 
+/* The start made sock's descriptor non-blocking: say so to a socket object
+ * too (its timeout 0.0), as event_select does, or its own accept() or
+ * recv() would raise BlockingIOError with a timeout of None.  op, or NULL
+ * (and op released) if that failed. */
+static PyObject *nonblocking(PyObject *op) {
+  PyObject *sock = op != NULL ? ((OperationObject *)op)->sock : NULL;
+  if (sock == NULL || PyLong_Check(sock))
+    return op;
+  PyObject *t = PyObject_CallMethod(sock, "gettimeout", NULL);
+  if (t == NULL) {
+    if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+      goto fail;
+    PyErr_Clear(); /* not a socket object: only its descriptor matters */
+    return op;
+  }
+  int already = PyFloat_Check(t) && PyFloat_AS_DOUBLE(t) == 0.0;
+  Py_DECREF(t);
+  if (!already) {
+    PyObject *r = PyObject_CallMethod(sock, "setblocking", "O", Py_False);
+    if (r == NULL)
+      goto fail;
+    Py_DECREF(r);
+  }
+  return op;
+fail:
+  Py_DECREF(op);
+  return NULL;
+}
+
 static PyObject *mod_accept_overlapped(PyObject *module, PyObject *const *args,
                                        Py_ssize_t nargs, PyObject *kwnames) {
   static const char *const names[] = {"sock", "event", "routine", NULL};
@@ -563,7 +598,7 @@ static PyObject *mod_accept_overlapped(PyObject *module, PyObject *const *args,
   op->addrlen = sizeof op->addr;
   int r = wsevent_accept_overlapped(op->fd, (struct sockaddr *)&op->addr,
                                     &op->addrlen, &op->ov, routine_of(op));
-  return started(op, r);
+  return nonblocking(started(op, r));
 }
 
 static PyObject *mod_connect_overlapped(PyObject *module, PyObject *const *args,
@@ -585,7 +620,7 @@ static PyObject *mod_connect_overlapped(PyObject *module, PyObject *const *args,
   }
   int r = wsevent_connect_overlapped(op->fd, (struct sockaddr *)&sa, len, &op->ov,
                                      routine_of(op));
-  return started(op, r);
+  return nonblocking(started(op, r));
 }
 
 /* ---- methods ---- */
@@ -757,8 +792,29 @@ static PyMemberDef Operation_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+/* What lpcbTransfer and lpdwFlags give: also for an operation that failed
+ * or was cancelled (a send cancelled half-way sent that much). */
+static PyObject *get_bytes(OperationObject *op, void *c) {
+  if (is_pending(op) || !op->started)
+    Py_RETURN_NONE;
+  return PyLong_FromSize_t(op->ov.bytes);
+}
+
+static PyObject *get_flags(OperationObject *op, void *c) {
+  if (is_pending(op) || !op->started)
+    Py_RETURN_NONE;
+  return PyLong_FromLong(op->ov.flags);
+}
+
 static PyGetSetDef Operation_getset[] = {
     {"kind", (getter)get_kind, NULL, "'recv', 'send', 'accept'...", NULL},
+    {"bytes", (getter)get_bytes, NULL,
+     "Bytes transferred, once done (None while pending), also by an "
+     "operation that failed or was cancelled: a send cancelled half-way "
+     "sent that many (WSAGetOverlappedResult's lpcbTransfer).", NULL},
+    {"flags", (getter)get_flags, NULL,
+     "A receive's result flags once done (socket.MSG_TRUNC: the datagram "
+     "did not fit; MSG_OOB...), else None; lpdwFlags.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -791,6 +847,17 @@ PyType_Spec wse_py_operation_spec = {
 };
 
 static PyObject *mod_close_socket(PyObject *module, PyObject *sock) {
+  if (!PyLong_Check(sock) && PyObject_HasAttrString(sock, "fileno")) {
+    /* A socket object closed already: nothing to do, as sock.close(). */
+    PyObject *n = PyObject_CallMethod(sock, "fileno", NULL);
+    if (n == NULL)
+      return NULL;
+    long v = PyLong_Check(n) ? PyLong_AsLong(n) : 0;
+    Py_DECREF(n);
+    if (v == -1 && !PyErr_Occurred())
+      Py_RETURN_NONE;
+    PyErr_Clear();
+  }
   int fd = wse_py_fileno(wse_py_state(module), sock);
   if (fd < 0)
     return NULL;

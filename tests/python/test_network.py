@@ -144,6 +144,22 @@ def test_oob_graceful_close_and_reset():
     assert ne.events == FD.CLOSE and ne.errors[FD.CLOSE] == errno.ECONNRESET
 
 
+def test_a_reset_before_the_select_is_a_close_and_recv_still_raises_it():
+    c, s = tcp_pair()
+    c.send(b"abc")
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    time.sleep(0.05)
+    ev = wsevent.Event()
+    wsevent.event_select(s, ev, FD.READ | FD.WRITE | FD.CLOSE)
+    ne = next_events(s, ev)
+    assert ne.events == FD.CLOSE and ne.errors[FD.CLOSE] == errno.ECONNRESET
+    assert wsevent.recv(s, 100) == b"abc"
+    with pytest.raises(ConnectionResetError):
+        wsevent.recv(s, 100)  # not a clean end of stream
+    s.close()
+
+
 def test_udp_read_and_write():
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind(("127.0.0.1", 0))

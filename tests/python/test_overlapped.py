@@ -1,6 +1,7 @@
 """Overlapped socket I/O: wsevent.Operation over real sockets."""
 import asyncio
 import gc
+import os
 import socket
 import threading
 import time
@@ -324,6 +325,191 @@ def test_cancelling_an_awaiting_task_cancels_the_operation(pair):
     assert op.done()
     b.send(b"kept")
     assert a.recv(10) == b"kept"
+
+
+def test_a_reused_event_is_reset_by_the_start_and_awaiting_never_spins(pair):
+    """The Winsock loop reuses one event for each receive without resetting
+    it (Windows' start resets it).  Awaiting must wait, not spin: a ticker
+    task keeps running meanwhile."""
+    a, b = pair
+    ev = wsevent.Event()
+
+    async def main():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        t = asyncio.ensure_future(ticker())
+        b.send(b"one")
+        assert await wsevent.recv_overlapped(a, 10, event=ev) == b"one"
+        assert ev.is_set()
+        op = wsevent.recv_overlapped(a, 10, event=ev)
+        assert not ev.is_set()
+        asyncio.get_running_loop().call_later(0.1, b.send, b"two")
+        start = time.process_time()
+        assert await op == b"two"
+        cpu = time.process_time() - start
+        t.cancel()
+        return ticks, cpu
+
+    ticks, cpu = asyncio.run(main())
+    assert ticks >= 5
+    assert cpu < 0.09  # waited, not spun through the 0.1 s
+
+
+@pytest.mark.parametrize("manual", [True, False])
+def test_operations_sharing_one_event_are_each_awaited_to_their_end(pair, manual):
+    """Two pending receives on one event (Windows leaves it undefined): the
+    first completion sets it for both awaiters; the other one neither spins
+    nor steals the signal, and completes when its own data comes."""
+    a, b = pair
+    ev = wsevent.Event(manual_reset=manual)
+
+    async def main():
+        op1 = wsevent.recv_overlapped(a, 5, event=ev)
+        op2 = wsevent.recv_overlapped(a, 5, event=ev)
+        t1 = asyncio.ensure_future(op1)
+        t2 = asyncio.ensure_future(op2)
+        b.send(b"first")
+        assert await asyncio.wait_for(t1, 5) == b"first"
+        start = time.process_time()
+        await asyncio.sleep(0.2)
+        assert not t2.done()
+        busy = time.process_time() - start
+        b.send(b"again")
+        assert await asyncio.wait_for(t2, 5) == b"again"
+        return busy
+
+    assert asyncio.run(main()) < 0.1
+
+
+def test_result_async_with_a_timeout_never_drops_what_an_operation_moved():
+    """Cancelling a task whose receive completed drops the data with the
+    Operation (asyncio.wait_for, asyncio.timeout); result_async(timeout)
+    decides against the operation itself, as Windows would."""
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    total = 200_000
+
+    async def main():
+        async def feed():
+            for _ in range(total // 100):
+                b.send(b"y" * 100)
+                await asyncio.sleep(0)
+            b.shutdown(socket.SHUT_WR)
+
+        f = asyncio.ensure_future(feed())
+        got, timeouts = 0, 0
+        while True:
+            try:
+                data = await wsevent.recv_overlapped(a, 150).result_async(0.0001)
+            except TimeoutError:
+                timeouts += 1
+                continue
+            if not data:
+                break
+            got += len(data)
+        await f
+        return got, timeouts
+
+    got, timeouts = asyncio.run(main())
+    assert got == total
+    a.close()
+    b.close()
+
+
+def test_result_async_times_out_by_cancelling_and_reports_a_partial_send():
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    size = 64 << 20  # more than the kernel's buffers take while nobody reads
+
+    async def main():
+        op = wsevent.recv_overlapped(server, 10)
+        with pytest.raises(TimeoutError):
+            await op.result_async(0.02)
+        assert op.done() and op.bytes == 0
+        with pytest.raises(wsevent.Error) as e:
+            op.result()
+        assert e.value.code == wsevent.WSEVENT_EABORTED
+        big = wsevent.send_overlapped(server, b"z" * size)
+        with pytest.raises(TimeoutError):
+            await big.result_async(0.05)
+        return big.bytes
+
+    sent = asyncio.run(main())
+    assert 0 < sent < size
+    got = 0
+    client.settimeout(1)
+    while got < sent:
+        got += len(client.recv(1 << 16))
+    assert got == sent  # what op.bytes says went is what the peer gets
+    for s in (listener, client, server):
+        s.close()
+
+
+def test_a_completed_accept_nobody_took_is_closed_with_its_operation():
+    listener = socket.create_server(("127.0.0.1", 0))
+    before = len(os.listdir("/proc/self/fd"))
+    clients = []
+    for _ in range(20):
+        op = wsevent.accept_overlapped(listener)
+        clients.append(socket.create_connection(listener.getsockname()))
+        deadline = time.monotonic() + 5
+        while not op.done() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert op.done()
+        del op
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) - before - len(clients) <= 5
+    clients[0].settimeout(5)
+    assert clients[0].recv(10) == b""  # the server's end went
+    for c in clients:
+        c.close()
+    listener.close()
+
+
+def test_accept_and_connect_tell_the_socket_object_it_is_non_blocking():
+    listener = socket.create_server(("127.0.0.1", 0))
+    op = wsevent.accept_overlapped(listener)
+    assert listener.getblocking() is False
+    client = socket.socket()
+    cop = wsevent.connect_overlapped(client, listener.getsockname())
+    assert client.getblocking() is False
+    cop.result(wait=True)
+    conn, _ = op.result(wait=True)
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # as a non-blocking socket says
+    for s in (listener, client, conn):
+        s.close()
+
+
+def test_a_truncated_datagram_says_so_in_its_flags():
+    u1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u1.bind(("127.0.0.1", 0))
+    op = wsevent.recvfrom_overlapped(u1, 4)
+    assert op.flags is None and op.bytes is None  # pending
+    u2.sendto(b"too long", u1.getsockname())
+    data, _ = op.result(wait=True)
+    assert data == b"too "
+    assert op.flags & socket.MSG_TRUNC and op.bytes == 4
+    ok = wsevent.recvfrom_overlapped(u1, 100)
+    u2.sendto(b"fits", u1.getsockname())
+    assert ok.result(wait=True)[0] == b"fits" and ok.flags == 0
+    u1.close()
+    u2.close()
+
+
+def test_close_socket_on_a_closed_socket_object_does_nothing(pair):
+    a, b = pair
+    wsevent.close_socket(a)
+    assert a.fileno() == -1
+    assert wsevent.close_socket(a) is None  # as sock.close(), twice
 
 
 def test_an_operation_with_a_routine_cannot_be_awaited(pair):
