@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 
-#include "wsevent.h"
-#include "wsevent/winsock2.h"
+#include "internal.h"
 
 static _Atomic int startups;
 
@@ -28,10 +28,8 @@ static _Atomic int startups;
  */
 static _Thread_local int last_error, last_errno = -1;
 
-static int wsa_from_errno(int e);
-
 int WSAGetLastError(void) {
-  return errno == last_errno ? last_error : wsa_from_errno(errno);
+  return errno == last_errno ? last_error : wse_ws_from_errno(errno);
 }
 
 void WSASetLastError(int error) {
@@ -39,8 +37,7 @@ void WSASetLastError(int error) {
   last_errno = errno;
 }
 
-/* A failure of ours: the Winsock code, and a matching errno. */
-static void fail(int wsa) {
+void wse_ws_fail(int wsa) {
   int e;
   switch (wsa) {
   case WSA_INVALID_HANDLE: e = EBADF; break;
@@ -56,10 +53,10 @@ static void fail(int wsa) {
   last_errno = e;
 }
 
-static bool started(void) {
+bool wse_ws_started(void) {
   if (atomic_load(&startups) > 0)
     return true;
-  fail(WSANOTINITIALISED);
+  wse_ws_fail(WSANOTINITIALISED);
   return false;
 }
 
@@ -86,7 +83,7 @@ int WSACleanup(void) {
   while (n > 0 && !atomic_compare_exchange_weak(&startups, &n, n - 1))
     ;
   if (n <= 0) {
-    fail(WSANOTINITIALISED);
+    wse_ws_fail(WSANOTINITIALISED);
     return SOCKET_ERROR;
   }
   return 0;
@@ -94,81 +91,43 @@ int WSACleanup(void) {
 
 static wsevent_t handle_of(WSAEVENT e) { return (wsevent_t)(uintptr_t)e; }
 
-/* The last error for a core code, as Windows' event calls report it. */
-static int event_error(int code) {
-  switch (code) {
-  case WSEVENT_ENOMEM:
-  case WSEVENT_ELIMIT:
-    return WSA_NOT_ENOUGH_MEMORY;
-  case WSEVENT_EINVAL:
-    return WSA_INVALID_PARAMETER;
-  default:
-    return WSA_INVALID_HANDLE;
-  }
-}
+/* The event calls are kernel32's (kernel32.c), after WSAStartup; a
+ * WSAEVENT is an event HANDLE, as on Windows, and the WSA_* errors have
+ * the values of Win32's. */
 
 WSAEVENT WSACreateEvent(void) {
   wsevent_t h;
   int saved = errno;
-  if (!started())
+  if (!wse_ws_started())
     return WSA_INVALID_EVENT;
   int r = wsevent_create(&h, 0); /* manual-reset, unsignaled */
   if (r != WSEVENT_OK) {
-    fail(event_error(r));
+    wse_ws_fail(wse_ws_event_error(r));
     return WSA_INVALID_EVENT;
   }
-  errno = saved;
+  errno = saved; /* (CreateEvent would say ERROR_SUCCESS) */
   return (WSAEVENT)(uintptr_t)h;
 }
 
-static BOOL event_call(int (*fn)(wsevent_t), WSAEVENT e) {
-  int saved = errno;
-  if (!started())
-    return FALSE;
-  int r = fn(handle_of(e));
-  if (r != WSEVENT_OK) {
-    fail(event_error(r));
-    return FALSE;
-  }
-  errno = saved;
-  return TRUE;
-}
-
-BOOL WSACloseEvent(WSAEVENT e) { return event_call(wsevent_close, e); }
-BOOL WSASetEvent(WSAEVENT e) { return event_call(wsevent_set, e); }
-BOOL WSAResetEvent(WSAEVENT e) { return event_call(wsevent_reset, e); }
+BOOL WSACloseEvent(WSAEVENT e) { return wse_ws_started() && CloseHandle(e); }
+BOOL WSASetEvent(WSAEVENT e) { return wse_ws_started() && SetEvent(e); }
+BOOL WSAResetEvent(WSAEVENT e) { return wse_ws_started() && ResetEvent(e); }
 
 DWORD WSAWaitForMultipleEvents(DWORD count, const WSAEVENT *events,
                                BOOL wait_all, DWORD timeout, BOOL alertable) {
-  wsevent_t handles[WSA_MAXIMUM_WAIT_EVENTS];
-  size_t index = 0;
-  int saved = errno;
-  if (!started())
+  if (!wse_ws_started())
     return WSA_WAIT_FAILED;
-  if (count == 0 || count > WSA_MAXIMUM_WAIT_EVENTS || events == NULL) {
-    fail(WSA_INVALID_PARAMETER);
-    return WSA_WAIT_FAILED;
-  }
-  for (DWORD i = 0; i < count; i++)
-    handles[i] = handle_of(events[i]);
-  int r = wsevent_wait_multiple(handles, count,
-                                (wait_all ? WSEVENT_WAIT_ALL : 0) |
-                                    (alertable ? WSEVENT_ALERTABLE : 0),
-                                timeout, &index);
-  if (r < 0)
-    fail(event_error(r));
-  else
-    errno = saved; /* a timeout is no error either */
-  /* WSA_WAIT_* have the values of Win32's WAIT_*. */
-  return wsevent_win32_result(r, index);
+  /* WSA_MAXIMUM_WAIT_EVENTS is MAXIMUM_WAIT_OBJECTS, WSA_WAIT_* WAIT_*. */
+  return WaitForMultipleObjectsEx(count, events, wait_all, timeout, alertable);
 }
 
 /* A Linux errno as the Winsock error code Windows reports for it. */
-static int wsa_from_errno(int e) {
+int wse_ws_from_errno(int e) {
   switch (e) {
   case 0: return 0;
   case EINTR: return WSAEINTR;
-  case EBADF: return WSAEBADF;
+  /* A descriptor that is not open, given where Windows wants a SOCKET. */
+  case EBADF: return WSAENOTSOCK;
   case EACCES: return WSAEACCES;
   case EFAULT: return WSAEFAULT;
   case EINVAL: return WSAEINVAL;
@@ -197,6 +156,24 @@ static int wsa_from_errno(int e) {
   case ECONNREFUSED: return WSAECONNREFUSED;
   case EHOSTDOWN: return WSAEHOSTDOWN;
   case EHOSTUNREACH: return WSAEHOSTUNREACH;
+  case EAFNOSUPPORT: return WSAEAFNOSUPPORT;
+  case EPFNOSUPPORT: return WSAEPFNOSUPPORT;
+  case EPROTONOSUPPORT: return WSAEPROTONOSUPPORT;
+  case ESOCKTNOSUPPORT: return WSAESOCKTNOSUPPORT;
+  case EPROTOTYPE: return WSAEPROTOTYPE;
+  case ENOPROTOOPT: return WSAENOPROTOOPT;
+  case EDESTADDRREQ: return WSAEDESTADDRREQ;
+  case ETOOMANYREFS: return WSAETOOMANYREFS;
+  case ELOOP: return WSAELOOP;
+  case ENAMETOOLONG: return WSAENAMETOOLONG;
+  case ENOTEMPTY: return WSAENOTEMPTY;
+  case EUSERS: return WSAEUSERS;
+  case EDQUOT: return WSAEDQUOT;
+  case ESTALE: return WSAESTALE;
+  case EREMOTE: return WSAEREMOTE;
+  case ENFILE: return WSAEMFILE;
+  case ENOMEM: return WSAENOBUFS;
+  case EPERM: return WSAEACCES;
   default: return WSAEINVAL;
   }
 }
@@ -208,10 +185,10 @@ static bool is_socket(SOCKET s) {
 
 int WSAEventSelect(SOCKET s, WSAEVENT e, long mask) {
   int saved = errno;
-  if (!started())
+  if (!wse_ws_started())
     return SOCKET_ERROR;
   if (!is_socket(s)) {
-    fail(WSAENOTSOCK); /* checked first, as Windows does */
+    wse_ws_fail(WSAENOTSOCK); /* checked first, as Windows does */
     return SOCKET_ERROR;
   }
   /* recv, send and accept are wsevent's calls here (winsock2.h): they
@@ -224,7 +201,7 @@ int WSAEventSelect(SOCKET s, WSAEVENT e, long mask) {
   }
   /* Windows documents WSAEINVAL for any invalid parameter (here: the
    * event, unknown bits, and the bits Linux cannot provide). */
-  fail(r == WSEVENT_ENOTSOCK ? WSAENOTSOCK
+  wse_ws_fail(r == WSEVENT_ENOTSOCK ? WSAENOTSOCK
        : r == WSEVENT_ENOMEM ? WSAENOBUFS
        : r == WSEVENT_ENFILE ? WSAEMFILE
                              : WSAEINVAL);
@@ -234,37 +211,38 @@ int WSAEventSelect(SOCKET s, WSAEVENT e, long mask) {
 int WSAEnumNetworkEvents(SOCKET s, WSAEVENT e, LPWSANETWORKEVENTS out) {
   struct wsevent_network_events ne;
   int saved = errno;
-  if (!started())
+  if (!wse_ws_started())
     return SOCKET_ERROR;
   if (!is_socket(s)) {
-    fail(WSAENOTSOCK); /* even with a NULL out, as Windows */
+    wse_ws_fail(WSAENOTSOCK); /* even with a NULL out, as Windows */
     return SOCKET_ERROR;
   }
   if (out == NULL) {
-    fail(WSAEFAULT);
+    wse_ws_fail(WSAEFAULT);
     return SOCKET_ERROR;
   }
   int r = wsevent_enum_network_events(s, handle_of(e), &ne);
   if (r != WSEVENT_OK) {
-    fail(r == WSEVENT_ENOTSOCK ? WSAENOTSOCK : WSAEINVAL);
+    wse_ws_fail(r == WSEVENT_ENOTSOCK ? WSAENOTSOCK : WSAEINVAL);
     return SOCKET_ERROR;
   }
   out->lNetworkEvents = ne.network_events;
   for (int i = 0; i < FD_MAX_EVENTS; i++)
-    out->iErrorCode[i] = wsa_from_errno(ne.error_code[i]);
+    out->iErrorCode[i] = wse_ws_from_errno(ne.error_code[i]);
   errno = saved;
   return 0;
 }
 
 int closesocket(SOCKET s) {
   int saved = errno;
-  if (!started())
+  if (!wse_ws_started())
     return SOCKET_ERROR;
   if (!is_socket(s)) {
-    fail(WSAENOTSOCK);
+    wse_ws_fail(WSAENOTSOCK);
     return SOCKET_ERROR;
   }
   wsevent_socket_closing(s);
+  wse_ws_forget(s);
   /* Linux closes the descriptor even when close() reports an error (EINTR,
    * or a deferred write error): the socket is gone, as on Windows. */
   close(s);
@@ -274,14 +252,14 @@ int closesocket(SOCKET s) {
 
 int ioctlsocket(SOCKET s, long cmd, u_long *argp) {
   int saved = errno;
-  if (!started())
+  if (!wse_ws_started())
     return SOCKET_ERROR;
   if (!is_socket(s)) {
-    fail(WSAENOTSOCK);
+    wse_ws_fail(WSAENOTSOCK);
     return SOCKET_ERROR;
   }
   if (argp == NULL) {
-    fail(WSAEFAULT);
+    wse_ws_fail(WSAEFAULT);
     return SOCKET_ERROR;
   }
   if (cmd == (long)FIONBIO) {
@@ -292,12 +270,12 @@ int ioctlsocket(SOCKET s, long cmd, u_long *argp) {
      * WSAEventSelect" when asked to leave it. */
     if (*argp == 0 && wsevent_socket_selection(s, &ev, &mask) == WSEVENT_OK &&
         mask != 0) {
-      fail(WSAEINVAL);
+      wse_ws_fail(WSAEINVAL);
       return SOCKET_ERROR;
     }
     if (fl < 0 ||
         fcntl(s, F_SETFL, *argp ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) < 0) {
-      WSASetLastError(wsa_from_errno(errno));
+      wse_ws_fail_errno(s, errno);
       return SOCKET_ERROR;
     }
   } else if (cmd == (long)FIONREAD) {
@@ -305,16 +283,60 @@ int ioctlsocket(SOCKET s, long cmd, u_long *argp) {
     if (ioctl(s, FIONREAD, &n) < 0) {
       /* A listening socket: Windows answers 0, Linux EINVAL. */
       if (errno != EINVAL) {
-        WSASetLastError(wsa_from_errno(errno));
+        wse_ws_fail_errno(s, errno);
         return SOCKET_ERROR;
       }
       n = 0;
     }
     *argp = (u_long)n;
+  } else if (cmd == (long)SIOCATMARK) {
+    /* Windows: "If no OOB data is waiting, the operation returns TRUE"
+     * (BSD's at-the-mark answer is another question).  Urgent data
+     * waiting is what makes a socket POLLPRI. */
+    struct pollfd p = {.fd = s, .events = POLLPRI};
+    if (poll(&p, 1, 0) < 0) {
+      wse_ws_fail_errno(s, errno);
+      return SOCKET_ERROR;
+    }
+    *argp = (p.revents & POLLPRI) ? FALSE : TRUE;
   } else {
-    fail(WSAEINVAL); /* "cmd is not a valid command" */
+    wse_ws_fail(WSAEINVAL); /* "cmd is not a valid command" */
     return SOCKET_ERROR;
   }
+  errno = saved;
+  return 0;
+}
+
+int WSAIoctl(SOCKET s, DWORD code, LPVOID in, DWORD in_len, LPVOID out,
+             DWORD out_len, LPDWORD returned, LPWSAOVERLAPPED ov,
+             LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
+  int saved = errno;
+  if (!wse_ws_started())
+    return SOCKET_ERROR;
+  if (ov != NULL || routine != NULL) {
+    wse_ws_fail(WSAEINVAL); /* these commands are answered at once */
+    return SOCKET_ERROR;
+  }
+  u_long arg = 0;
+  if (code == (DWORD)FIONBIO) {
+    if (in == NULL || in_len < sizeof arg) {
+      wse_ws_fail(WSAEFAULT);
+      return SOCKET_ERROR;
+    }
+    memcpy(&arg, in, sizeof arg);
+  } else if (code != (DWORD)FIONREAD && code != (DWORD)SIOCATMARK) {
+    wse_ws_fail(WSAEINVAL);
+    return SOCKET_ERROR;
+  } else if (out == NULL || out_len < sizeof arg || returned == NULL) {
+    wse_ws_fail(WSAEFAULT);
+    return SOCKET_ERROR;
+  }
+  if (ioctlsocket(s, (long)code, &arg) == SOCKET_ERROR)
+    return SOCKET_ERROR;
+  if (code != (DWORD)FIONBIO)
+    memcpy(out, &arg, sizeof arg);
+  if (returned != NULL)
+    *returned = code == (DWORD)FIONBIO ? 0 : (DWORD)sizeof arg;
   errno = saved;
   return 0;
 }
@@ -324,20 +346,17 @@ int ioctlsocket(SOCKET s, long cmd, u_long *argp) {
 SOCKET WSASocket(int af, int type, int protocol, LPWSAPROTOCOL_INFO info,
                  GROUP g, DWORD flags) {
   int saved = errno;
-  if (!started())
+  if (!wse_ws_started())
     return INVALID_SOCKET;
   if (info != NULL || g != 0 ||
       (flags & ~(DWORD)(WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT)) != 0) {
-    fail(WSAEINVAL);
+    wse_ws_fail(WSAEINVAL);
     return INVALID_SOCKET;
   }
-  int s = socket(af, type | ((flags & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0),
-                 protocol);
-  if (s < 0) {
-    WSASetLastError(wsa_from_errno(errno));
-    return INVALID_SOCKET;
-  }
-  errno = saved;
+  SOCKET s = wsevent_ws_socket(
+      af, type | ((flags & WSA_FLAG_NO_HANDLE_INHERIT) ? SOCK_CLOEXEC : 0), protocol);
+  if (s != INVALID_SOCKET)
+    errno = saved;
   return s;
 }
 
@@ -346,7 +365,7 @@ static int overlapped_error(int status, int err, int flags) {
   switch (status) {
   case WSEVENT_OK: return (flags & MSG_TRUNC) ? WSAEMSGSIZE : 0;
   case WSEVENT_EABORTED: return WSA_OPERATION_ABORTED;
-  case WSEVENT_ESOCKET: return wsa_from_errno(err);
+  case WSEVENT_ESOCKET: return wse_ws_from_errno(err);
   case WSEVENT_ENOTSOCK: return WSAENOTSOCK;
   case WSEVENT_IO_INCOMPLETE: return WSA_IO_INCOMPLETE;
   case WSEVENT_ENOMEM: return WSAENOBUFS;
@@ -375,23 +394,23 @@ static int transfer(int dir, SOCKET s, LPWSABUF wsabufs, DWORD count,
   enum { ON_STACK = 16 };
   wsevent_buf_t stack[ON_STACK], *bufs = stack;
   int saved = errno;
-  if (!started())
+  if (!wse_ws_started())
     return SOCKET_ERROR;
   if (!is_socket(s)) {
-    fail(WSAENOTSOCK);
+    wse_ws_fail(WSAENOTSOCK);
     return SOCKET_ERROR;
   }
   if ((wsabufs == NULL && count != 0) || (dir == RECV && flags_in == NULL) ||
       (ov == NULL && done == NULL)) {
-    fail(WSAEFAULT);
+    wse_ws_fail(WSAEFAULT);
     return SOCKET_ERROR;
   }
   if (count > WSEVENT_MAX_BUFS) {
-    fail(WSAEINVAL);
+    wse_ws_fail(WSAEINVAL);
     return SOCKET_ERROR;
   }
   if (count > ON_STACK && (bufs = malloc(count * sizeof *bufs)) == NULL) {
-    fail(WSAENOBUFS);
+    wse_ws_fail(WSAENOBUFS);
     return SOCKET_ERROR;
   }
   for (DWORD i = 0; i < count; i++)
@@ -408,7 +427,7 @@ static int transfer(int dir, SOCKET s, LPWSABUF wsabufs, DWORD count,
     if (iov == NULL) {
       if (bufs != stack)
         free(bufs);
-      fail(WSAENOBUFS);
+      wse_ws_fail(WSAENOBUFS);
       return SOCKET_ERROR;
     }
     for (DWORD i = 0; i < count; i++)
@@ -433,14 +452,14 @@ static int transfer(int dir, SOCKET s, LPWSABUF wsabufs, DWORD count,
     if (bufs != stack)
       free(bufs);
     if (n < 0) {
-      WSASetLastError(wsa_from_errno(err));
+      wse_ws_fail_errno(s, err);
       return SOCKET_ERROR;
     }
     *done = (DWORD)n;
     if (dir == RECV)
       *flags_in = 0;
     if (dir == RECV && (m.msg_flags & MSG_TRUNC)) {
-      fail(WSAEMSGSIZE);
+      wse_ws_fail(WSAEMSGSIZE);
       return SOCKET_ERROR;
     }
     errno = saved;
@@ -466,7 +485,7 @@ static int transfer(int dir, SOCKET s, LPWSABUF wsabufs, DWORD count,
   if (bufs != stack)
     free(bufs);
   if (r == WSEVENT_IO_PENDING) {
-    fail(WSA_IO_PENDING);
+    wse_ws_fail(WSA_IO_PENDING);
     return SOCKET_ERROR;
   }
   if (r == WSEVENT_OK) {
@@ -477,16 +496,16 @@ static int transfer(int dir, SOCKET s, LPWSABUF wsabufs, DWORD count,
     if (dir == RECV)
       *flags_in = (DWORD)(out_flags & ~MSG_TRUNC);
     if (out_flags & MSG_TRUNC) {
-      fail(WSAEMSGSIZE);
+      wse_ws_fail(WSAEMSGSIZE);
       return SOCKET_ERROR;
     }
     errno = saved;
     return 0;
   }
   if (r == WSEVENT_ESOCKET)
-    WSASetLastError(wsa_from_errno(rec->error));
+    wse_ws_fail_errno(s, rec->error);
   else
-    fail(overlapped_error(r, 0, 0));
+    wse_ws_fail(overlapped_error(r, 0, 0));
   return SOCKET_ERROR;
 }
 
@@ -501,7 +520,7 @@ int WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD count, LPDWORD received,
                 LPDWORD flags, struct sockaddr *from, INT *fromlen,
                 LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
   if (from != NULL && fromlen == NULL) {
-    fail(WSAEFAULT);
+    wse_ws_fail(WSAEFAULT);
     return SOCKET_ERROR;
   }
   return transfer(RECV, s, bufs, count, received, flags, from, fromlen, NULL,
@@ -518,7 +537,7 @@ int WSASendTo(SOCKET s, LPWSABUF bufs, DWORD count, LPDWORD sent, DWORD flags,
               const struct sockaddr *to, int tolen, LPWSAOVERLAPPED ov,
               LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
   if (to != NULL && tolen <= 0) {
-    fail(WSAEFAULT);
+    wse_ws_fail(WSAEFAULT);
     return SOCKET_ERROR;
   }
   return transfer(SEND, s, bufs, count, sent, &flags, NULL, NULL, to, tolen, ov,
@@ -528,14 +547,14 @@ int WSASendTo(SOCKET s, LPWSABUF bufs, DWORD count, LPDWORD sent, DWORD flags,
 BOOL WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD transferred,
                             BOOL wait, LPDWORD flags) {
   int saved = errno;
-  if (!started())
+  if (!wse_ws_started())
     return FALSE;
   if (!is_socket(s)) {
-    fail(WSAENOTSOCK);
+    wse_ws_fail(WSAENOTSOCK);
     return FALSE;
   }
   if (ov == NULL || transferred == NULL || flags == NULL) {
-    fail(WSAEFAULT);
+    wse_ws_fail(WSAEFAULT);
     return FALSE;
   }
   size_t bytes = 0;
@@ -548,9 +567,9 @@ BOOL WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD transferred,
   int wsa = overlapped_error(r, ov->wsevent_record.error, out_flags);
   if (wsa != 0) {
     if (r == WSEVENT_ESOCKET)
-      WSASetLastError(wsa);
+      wse_ws_fail_errno(s, ov->wsevent_record.error);
     else
-      fail(wsa);
+      wse_ws_fail(wsa);
     return FALSE;
   }
   errno = saved;
@@ -562,7 +581,7 @@ BOOL CancelIoEx(HANDLE file, LPWSAOVERLAPPED ov) {
   SOCKET s = (SOCKET)(intptr_t)file;
   if (wsevent_cancel_overlapped(s, ov != NULL ? &ov->wsevent_record : NULL) !=
       WSEVENT_OK) {
-    fail(ERROR_NOT_FOUND);
+    wse_ws_fail(ERROR_NOT_FOUND);
     return FALSE;
   }
   errno = saved;
