@@ -427,9 +427,11 @@ TEST(test_a_receive_after_data_and_fin_completes_for_a_descriptor_poller) {
     ASSERT_EQ(send(c, "last words", 10, 0), 10);
     shutdown(c, SHUT_WR);
     struct pollfd p = {.fd = fd, .events = POLLIN};
+    size_t total, bytes;
     ASSERT_EQ(poll(&p, 1, 5000), 1);
-    ASSERT_EQ(ov.status, WSEVENT_OK);
-    size_t total = ov.bytes;
+    /* (The outcome through the library: a descriptor's readiness orders
+     * nothing for ThreadSanitizer.) */
+    ASSERT_EQ(wsevent_overlapped_result(&ov, 0, &total, NULL), WSEVENT_OK);
     for (;;) { /* receive again at once, until the end */
       ov = record(ev);
       int r = wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL);
@@ -437,10 +439,10 @@ TEST(test_a_receive_after_data_and_fin_completes_for_a_descriptor_poller) {
         ASSERT_EQ(poll(&p, 1, 5000), 1); /* never left pending */
       else
         ASSERT_EQ(r, WSEVENT_OK);
-      ASSERT_EQ(ov.status, WSEVENT_OK);
-      if (ov.bytes == 0)
+      ASSERT_EQ(wsevent_overlapped_result(&ov, 0, &bytes, NULL), WSEVENT_OK);
+      if (bytes == 0)
         break;
-      total += ov.bytes;
+      total += bytes;
     }
     ASSERT_EQ(total, 10);
     wsevent_socket_closing(s);

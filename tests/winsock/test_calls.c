@@ -167,7 +167,7 @@ TEST(test_connect_again_after_a_non_blocking_connect_is_wsaeisconn) {
 TEST(test_shutdown_makes_later_sends_and_receives_wsaeshutdown) {
   startup();
   SOCKET c, s = tcp_pair(&c);
-  char buf[8];
+  char buf[8] = "x";
   ASSERT_EQ(shutdown(s, SD_SEND), 0);
   ASSERT_EQ(send(s, "x", 1, 0), SOCKET_ERROR);
   ASSERT_EQ(WSAGetLastError(), WSAESHUTDOWN);
