@@ -87,11 +87,12 @@ LUA_HELPER_SO = $(B)/lua-test/testhelper.so
 LUA_PATHS = LUA_CPATH='$(B)/lua/?.so;$(B)/lua-test/?.so;$(B)/swig/lua/?.so;;' \
   LUA_PATH='tests/lua/?.lua;;'
 
-SWIG_DEPS = bindings/wsevent.i bindings/sample/device.i bindings/sample/device.h $(CORE_HDR) \
-  lua/wsevent_lua.h python/wsevent/include/wsevent_python.h
-PROVIDER_PY = $(B)/swig/py/_device.so
-PROVIDER_LUA = $(B)/swig/lua/device.so
-PROVIDER_CFLAGS = $(CPPFLAGS_CORE) -Ibindings/sample $(CFLAGS) -fPIC -shared \
+SWIG_DEPS = bindings/wsevent.i $(CORE_HDR) lua/wsevent_lua.h \
+  python/wsevent/include/wsevent_python.h
+# The sample provider, and the typemaps' probe (tests/helpers/probe.i).
+PROVIDER_PY = $(B)/swig/py/_device.so $(B)/swig/py/_probe.so
+PROVIDER_LUA = $(B)/swig/lua/device.so $(B)/swig/lua/probe.so
+PROVIDER_CFLAGS = $(CPPFLAGS_CORE) -Ibindings/sample -Itests/helpers $(CFLAGS) -fPIC -shared \
   -fvisibility=hidden -Wno-unused-parameter
 
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -139,7 +140,8 @@ $(B)/obj/%.o: core/src/%.c $(CORE_HDR)
 	  -c $< -o $@
 
 # -z nodelete: a host that unloads the Lua or Python module (lua_close)
-# must not unload the core under the threads it serves.
+# must not unload the core under the threads it serves; nor the Lua module,
+# whose functions the core may still hold (queued completion routines).
 $(LIB_SO): $(CORE_OBJ)
 	$(CC) -shared -Wl,-soname,libwsevent.so.1 -Wl,-z,nodelete -o $@ $^ $(LDLIBS_CORE)
 	ln -sf libwsevent.so.1 $(B)/libwsevent.so
@@ -245,7 +247,7 @@ $(ROCK_SO): $(LUA_SRC) $(LUA_HDR) $(CORE_HDR) $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
 	  -fvisibility=hidden $(LUA_SRC) -o $@ -L$(B) -l:libwsevent.so.1 \
-	  '-Wl,-rpath,$$ORIGIN' -lpthread
+	  '-Wl,-rpath,$$ORIGIN' -Wl,-z,nodelete -lpthread
 
 rock-install: rock
 	test -n "$(ROCK_LIBDIR)" || { echo "ROCK_LIBDIR is not set (luarocks sets it)"; exit 1; }
@@ -259,7 +261,7 @@ $(LUA_SO): $(LUA_SRC) $(LUA_HDR) $(CORE_HDR) $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
 	  -fvisibility=hidden $(LUA_SRC) -o $@ -L$(B) -l:libwsevent.so.1 \
-	  '-Wl,-rpath,$$ORIGIN/..' -lpthread
+	  '-Wl,-rpath,$$ORIGIN/..' -Wl,-z,nodelete -lpthread
 
 $(LUA_HELPER_SO): tests/helpers/lua_testhelper.c tests/helpers/delayed_set.c $(CORE_HDR) \
   lua/wsevent_lua.h
@@ -282,26 +284,32 @@ $(B)/embed/test_embed: tests/embed/test_embed.c tests/tap.h $(LIB_SO) $(CORE_HDR
 $(B)/embed/test_unload: tests/embed/test_unload.c tests/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) '-DROOT="$(CURDIR)"' $(CFLAGS) $(WARN) \
-	  $< -o $@ -llua5.4 -lpthread
+	  $< -o $@ -llua5.4 -ldl -lpthread
 
 test-embed: $(EMBED_TESTS) $(PY_EXT_STAMP) $(LUA_SO)
 	prove $(EMBED_TESTS)
 
 # ---- the sample provider, wrapped by SWIG for both languages ---------------
 
-$(B)/swig/device_wrap_py.c: $(SWIG_DEPS)
+# A provider wrapped for both languages: its name and its directory (the
+# .i, .h and .c there).
+define swig_provider
+$(B)/swig/$(1)_wrap_py.c: $(2)/$(1).i $(2)/$(1).h $(SWIG_DEPS)
 	@mkdir -p $(B)/swig/py
-	$(SWIG) -python -threads -Ibindings -Icore/include -outdir $(B)/swig/py -o $@ bindings/sample/device.i
+	$(SWIG) -python -threads -Ibindings -Icore/include -outdir $(B)/swig/py -o $$@ $$<
 
-$(B)/swig/device_wrap_lua.c: $(SWIG_DEPS)
+$(B)/swig/$(1)_wrap_lua.c: $(2)/$(1).i $(2)/$(1).h $(SWIG_DEPS)
 	@mkdir -p $(B)/swig/lua
-	$(SWIG) -lua -Ibindings -Icore/include -o $@ bindings/sample/device.i
+	$(SWIG) -lua -Ibindings -Icore/include -o $$@ $$<
 
-$(PROVIDER_PY): $(B)/swig/device_wrap_py.c bindings/sample/device.c
-	$(CC) $(PROVIDER_CFLAGS) -I$(PY_INCLUDE) -Ipython/wsevent/include $^ -o $@ -lpthread
+$(B)/swig/py/_$(1).so: $(B)/swig/$(1)_wrap_py.c $(2)/$(1).c
+	$(CC) $(PROVIDER_CFLAGS) -I$(PY_INCLUDE) -Ipython/wsevent/include $$^ -o $$@ -lpthread
 
-$(PROVIDER_LUA): $(B)/swig/device_wrap_lua.c bindings/sample/device.c
-	$(CC) $(PROVIDER_CFLAGS) $(LUA_CFLAGS) -Ilua $^ -o $@ -lpthread
+$(B)/swig/lua/$(1).so: $(B)/swig/$(1)_wrap_lua.c $(2)/$(1).c
+	$(CC) $(PROVIDER_CFLAGS) $(LUA_CFLAGS) -Ilua $$^ -o $$@ -lpthread
+endef
+$(eval $(call swig_provider,device,bindings/sample))
+$(eval $(call swig_provider,probe,tests/helpers))
 
 providers: $(PROVIDER_PY) $(PROVIDER_LUA)
 
@@ -408,7 +416,7 @@ $(B)/lua-asan/libwsevent.so.1: $(CORE_SRC) $(CORE_HDR)
 $(B)/lua-asan/wsevent.so: $(LUA_SRC) $(LUA_HDR) $(CORE_HDR) $(B)/lua-asan/libwsevent.so.1
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) -O1 -g $(SAN_FLAGS) -shared -fPIC \
 	  -fvisibility=hidden $(LUA_SRC) -o $@ -L$(@D) -l:libwsevent.so.1 \
-	  '-Wl,-rpath,$$ORIGIN' -lpthread
+	  '-Wl,-rpath,$$ORIGIN' -Wl,-z,nodelete -lpthread
 
 check-lua-asan: $(B)/lua-asan/wsevent.so $(LUA_HELPER_SO) $(PROVIDER_LUA)
 	LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0 \
@@ -426,6 +434,7 @@ install: lib $(LUA_SO)
 	install -m 644 core/include/wsevent.h core/include/wsevent_provider.h \
 	  lua/wsevent_lua.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 core/include/wsevent/winsock2.h core/include/wsevent/ws2tcpip.h \
+	  core/include/wsevent/windows.h \
 	  $(DESTDIR)$(PREFIX)/include/wsevent/
 	for pc in wsevent wsevent-winsock; do \
 	  sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' core/$$pc.pc.in \
@@ -434,7 +443,7 @@ install: lib $(LUA_SO)
 	install -d $(DESTDIR)$(LUA_CMOD_DIR)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) -shared -fPIC -fvisibility=hidden \
 	  $(LUA_SRC) -o $(DESTDIR)$(LUA_CMOD_DIR)/wsevent.so -L$(B) -l:libwsevent.so.1 \
-	  -Wl,-rpath,$(PREFIX)/lib -lpthread
+	  -Wl,-rpath,$(PREFIX)/lib -Wl,-z,nodelete -lpthread
 
 # make install into a staging tree, then build a client and a Winsock
 # program against it with pkg-config alone, as a user would.

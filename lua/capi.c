@@ -8,8 +8,10 @@
 
 static wsevent_t handle_of(lua_State *L, int idx, int allow_int) {
   if (allow_int && lua_isinteger(L, idx)) {
+    /* A handle's 64 bits, as ev:handle() gives them: one whose slot was
+     * reused 2^31 times reads as a negative integer. */
     lua_Integer h = lua_tointeger(L, idx);
-    luaL_argcheck(L, h > 0, idx, "not a handle");
+    luaL_argcheck(L, h != 0, idx, "0 is not a handle");
     return (wsevent_t)h;
   }
   if (wse_lua_test_udata(L, idx, &wse_lua_event_mt) == NULL)

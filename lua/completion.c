@@ -9,8 +9,14 @@
  * wsevent_thread_data), and only if that state belongs to the same
  * universe.  It is freed once run.  What it raises comes out of the wait
  * that ran it; it cannot yield (it runs inside the wait, a C call).
+ *
+ * A universe is named by a number of its own, kept in its registry, not
+ * by its main state's address: a state closed and another made at the
+ * same address must not take the first one's registry references.
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +28,7 @@
 
 struct routine {
   uint32_t magic;
-  lua_State *main;
+  uint64_t universe;
   int ref;
   int arg_ref; /* its argument, or LUA_NOREF: called with none */
   struct routine *next_released;
@@ -34,11 +40,59 @@ struct routine {
 static pthread_mutex_t released_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct routine *released;
 
-static lua_State *main_of(lua_State *L) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-  lua_State *m = lua_tothread(L, -1);
+static const char universe_key = 0;
+static _Atomic uint64_t next_universe = 1;
+
+/* The universe of L (0 before the module was opened in it). */
+static uint64_t universe_of(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &universe_key);
+  uint64_t u = (uint64_t)lua_tointeger(L, -1);
   lua_pop(L, 1);
-  return m;
+  return u;
+}
+
+/* In a Lua thread: drop this universe's released routines, and their
+ * registry references too if the universe lives on. */
+static void drop_released(lua_State *L, bool unref) {
+  uint64_t u = universe_of(L);
+  pthread_mutex_lock(&released_mutex);
+  struct routine **p = &released;
+  while (*p != NULL) {
+    struct routine *r = *p;
+    if (r->universe == u) {
+      *p = r->next_released;
+      if (unref) {
+        luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, r->arg_ref); /* LUA_NOREF: nothing */
+      }
+      r->magic = 0;
+      free(r);
+    } else {
+      p = &r->next_released;
+    }
+  }
+  pthread_mutex_unlock(&released_mutex);
+}
+
+/* A universe that closes takes its released routines with it (its
+ * registry goes with it, and no later universe may see them). */
+static int universe_gc(lua_State *L) {
+  drop_released(L, false);
+  return 0;
+}
+
+void wse_lua_open_universe(lua_State *L) {
+  if (universe_of(L) != 0)
+    return; /* opened again (package.loaded cleared) */
+  lua_pushinteger(L, (lua_Integer)atomic_fetch_add(&next_universe, 1));
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &universe_key);
+  /* A sentinel in the registry, finalized when the state closes. */
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, universe_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 /* The error on the stack, made reportable: error(nil) would otherwise read
@@ -61,7 +115,7 @@ void wse_lua_run_routine(void *context) {
   lua_State *L = wsevent_thread_data();
   if (r == NULL || r->magic != ROUTINE_MAGIC)
     return;
-  if (L != NULL && main_of(L) == r->main) {
+  if (L != NULL && universe_of(L) == r->universe) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref);
     luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
     int nargs = r->arg_ref != LUA_NOREF;
@@ -97,25 +151,7 @@ void wse_lua_release_routine(void *context) {
   pthread_mutex_unlock(&released_mutex);
 }
 
-/* In a Lua thread: drop this universe's released routines. */
-static void collect_released(lua_State *L) {
-  lua_State *main = main_of(L);
-  pthread_mutex_lock(&released_mutex);
-  struct routine **p = &released;
-  while (*p != NULL) {
-    struct routine *r = *p;
-    if (r->main == main) {
-      *p = r->next_released;
-      luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
-      luaL_unref(L, LUA_REGISTRYINDEX, r->arg_ref); /* LUA_NOREF: nothing */
-      r->magic = 0;
-      free(r);
-    } else {
-      p = &r->next_released;
-    }
-  }
-  pthread_mutex_unlock(&released_mutex);
-}
+static void collect_released(lua_State *L) { drop_released(L, true); }
 
 /* The function at arg, called with the value at with (0: no argument).
  * The references first: only the malloc can fail after them. */
@@ -137,7 +173,7 @@ static struct routine *new_routine(lua_State *L, int arg, int with) {
   }
   r->ref = ref;
   r->arg_ref = arg_ref;
-  r->main = main_of(L);
+  r->universe = universe_of(L);
   r->magic = ROUTINE_MAGIC;
   r->next_released = NULL;
   return r;

@@ -144,8 +144,8 @@ int wse_lua_push_from_handle(lua_State *L, wsevent_t h, int owned) {
  * borrows the handle unless owned is true (then closing or collecting it
  * closes the event: the provider gave its event away). */
 static int l_from_handle(lua_State *L) {
-  lua_Integer h = luaL_checkinteger(L, 1);
-  luaL_argcheck(L, h > 0, 1, "not a handle");
+  lua_Integer h = luaL_checkinteger(L, 1); /* 64 bits, as ev:handle() */
+  luaL_argcheck(L, h != 0, 1, "0 is not a handle");
   int r = wse_lua_push_from_handle(L, (wsevent_t)h, lua_toboolean(L, 2));
   return r == WSEVENT_OK ? 1 : wse_lua_fail(L, r);
 }

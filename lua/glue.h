@@ -79,6 +79,8 @@ WSE_LUA_HIDDEN void wse_lua_check_keys(lua_State *L, int arg,
 WSE_LUA_HIDDEN void wse_lua_run_routine(void *context);
 WSE_LUA_HIDDEN void wse_lua_release_routine(void *context);
 WSE_LUA_HIDDEN void wse_lua_reraise_routine_error(lua_State *L);
+/* Give L's universe its number and its sentinel (at luaopen_wsevent). */
+WSE_LUA_HIDDEN void wse_lua_open_universe(lua_State *L);
 /* A routine context for the function at arg (raises if not a function). */
 WSE_LUA_HIDDEN void *wse_lua_new_routine(lua_State *L, int arg);
 /* The same, called with the value at index with as its one argument. */

@@ -198,6 +198,7 @@ static void create_meta(lua_State *L) {
 }
 
 __attribute__((visibility("default"))) int luaopen_wsevent(lua_State *L) {
+  wse_lua_open_universe(L);
   lua_newtable(L);
   luaL_setfuncs(L, module_functions, 0);
   luaL_setfuncs(L, wse_lua_event_functions, 0);

@@ -42,8 +42,9 @@ typedef struct {
   /* The metatable name of events (luaL_testudata). */
   const char *event_metatable;
   /* The handle of the open event at idx, or, if allow_int, of an integer
-   * handle there.  Raises an argument error otherwise (a closed event, a
-   * wrong type, a negative integer). */
+   * handle there (its 64 bits: a negative integer is a handle whose top
+   * bit is set).  Raises an argument error otherwise (a closed event, a
+   * wrong type, 0). */
   wsevent_t (*handle_of)(lua_State *L, int idx, int allow_int);
   /* Pushes a new event for a handle.  owned: the event closes the handle
    * when closed or collected (give it an event nobody else owns, such as

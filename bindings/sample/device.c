@@ -38,7 +38,7 @@ static void finish(long long i) {
   struct op o = ops[i];
   ops[i].state = 2;
   pthread_mutex_unlock(&mutex);
-  int r = up->xSet(o.event);
+  int r = o.event != 0 ? up->xSet(o.event) : WSEVENT_OK; /* 0: no event */
   /* If the thread has ended, the core refuses, and the routine is ours to
    * release; if it ends later, the core releases it. */
   if (o.fn != NULL &&
@@ -128,8 +128,10 @@ long long device_start(wsevent_t event, unsigned delay_ms,
   wsevent_thread_t thread = 0;
   if (up == NULL)
     return WSEVENT_EINVAL;
-  if (up->xIsSet(event) < 0)
+  if (event != 0 && up->xIsSet(event) < 0)
     return WSEVENT_EINVAL_HANDLE;
+  if (event == 0 && fn == NULL)
+    return WSEVENT_EINVAL; /* nothing would ever say it completed */
   if (fn != NULL) {
     int r = up->xThreadSelf(&thread); /* the client's thread, now */
     if (r != WSEVENT_OK)

@@ -28,8 +28,10 @@ int device_startup(const struct wsevent_upcalls *upcalls);
 void device_shutdown(void);
 
 /*
- * Start an operation.  delay_ms 0 means "only when device_complete() is
- * called".  `fn(context)`, if fn is not NULL, runs in the calling thread's
+ * Start an operation.  event may be 0 (None / nil in scripts) when fn is
+ * given: the routine alone says it completed, as an overlapped hEvent is
+ * unused with a completion routine.  delay_ms 0 means "only when
+ * device_complete() is called".  `fn(context)`, if fn is not NULL, runs in the calling thread's
  * next alertable wait once the operation completes (or `release(context)`
  * if that thread ends first, or the device shuts down first).  Returns
  * the operation id (> 0), or a negative wsevent code (WSEVENT_EINVAL

@@ -231,10 +231,14 @@ int wse_py_handle_of(module_state *st, PyObject *obj, int allow_int,
     *handle = ((EventObject *)obj)->handle;
     return 0;
   }
-  if (allow_int && PyLong_Check(obj)) {
+  if (allow_int && PyLong_Check(obj) && !PyBool_Check(obj)) {
     unsigned long long h = PyLong_AsUnsignedLongLong(obj);
     if (h == (unsigned long long)-1 && PyErr_Occurred())
       return -1; /* OverflowError: negative or wider than 64 bits */
+    if (h == 0) {
+      PyErr_SetString(PyExc_ValueError, "0 is not a handle");
+      return -1;
+    }
     *handle = h;
     return 0;
   }

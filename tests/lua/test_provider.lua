@@ -140,6 +140,64 @@ describe("provider arguments", function()
   end)
 end)
 
+describe("the typemaps (tests/helpers/probe.i)", function()
+  local probe = require "probe"
+
+  it("round-trip integers of every width as integers, and refuse what does not fit", function()
+    assert.equals(-128, probe.probe_i8(-128))
+    assert.equals(255, probe.probe_u8(255))
+    assert.equals(-32768, probe.probe_short(-32768))
+    assert.equals(65535, probe.probe_u16(65535))
+    assert.equals(1 << 40, probe.probe_size(1 << 40))
+    assert.equals(math.maxinteger, probe.probe_u64(math.maxinteger))
+    assert.equals("integer", math.type(probe.probe_u16(7)))
+    assert.has_error(function() probe.probe_u16(65536) end,
+                     "bad argument #1 to 'probe_u16' (out of range for unsigned short)")
+    assert.has_error(function() probe.probe_i8(128) end,
+                     "bad argument #1 to 'probe_i8' (out of range for signed char)")
+    assert.has_error(function() probe.probe_short(40000) end)
+    assert.has_error(function() probe.probe_size(-1) end)
+    assert.has_error(function() probe.probe_u64(-1) end) -- not read as 2^64 - 1
+    assert.has_error(function() probe.probe_u16(1.0) end) -- integers only
+  end)
+
+  it("take nil for no event, and refuse 0 and booleans", function()
+    local ev = wsevent.event()
+    assert.equals(ev:handle(), probe.probe_event(ev))
+    assert.equals(ev:handle(), probe.probe_event(ev:handle()))
+    assert.equals(0, probe.probe_event(nil))
+    assert.has_error(function() probe.probe_event(0) end,
+                     "bad argument #1 to 'probe_event' (0 is not a handle)")
+    assert.has_error(function() probe.probe_event(false) end)
+  end)
+
+  it("let a routine alone complete an operation started with no event", function()
+    local ran = 0
+    local op = device.device_start(nil, 0, function() ran = ran + 1 end)
+    assert.is_true(op > 0)
+    device.device_complete(op)
+    local deadline = socket.gettime() + 10
+    while ran == 0 and socket.gettime() < deadline do wsevent.sleep(0.01, true) end
+    assert.equals(1, ran)
+    assert.equals(wsevent.WSEVENT_EINVAL, device.device_start(nil, 0, nil))
+  end)
+
+  it("keep no function given before an argument that fails", function()
+    local released = 0
+    local function tracked()
+      local guard = setmetatable({}, {__gc = function() released = released + 1 end})
+      return function() return guard end
+    end
+    assert.has_error(function() probe.probe_keep(tracked(), "x") end)
+    assert.has_error(function() probe.probe_keep(tracked(), 1 << 40) end)
+    assert.equals(-1, probe.probe_keep(tracked(), -1)) -- refused: released
+    assert.equals(3, probe.probe_keep(tracked(), 3))   -- kept, then released
+    wsevent.completion(function() end) -- a call of this universe drops them
+    collectgarbage(); collectgarbage()
+    assert.equals(4, released)
+  end)
+end)
+
 describe("the C API (wsevent._CAPI, wsevent_lua.h)", function()
   local helper = require "testhelper"
 
@@ -151,8 +209,14 @@ describe("the C API (wsevent._CAPI, wsevent_lua.h)", function()
                      "bad argument #1 to 'capi_handle' (wsevent event expected, got number)")
     assert.has_error(function() helper.capi_handle({handle = ev:handle()}, true) end,
                      "bad argument #1 to 'capi_handle' (wsevent event or integer handle expected, got table)")
-    assert.has_error(function() helper.capi_handle(-1, true) end,
-                     "bad argument #1 to 'capi_handle' (not a handle)")
+    assert.has_error(function() helper.capi_handle(0, true) end,
+                     "bad argument #1 to 'capi_handle' (0 is not a handle)")
+    -- A handle's 64 bits: one whose slot was reused 2^31 times has its top
+    -- bit set, a negative Lua integer, and is taken as it is.
+    assert.equals(-1, helper.capi_handle(-1, true))
+    local none, _, code = wsevent._from_handle(-1)
+    assert.is_nil(none)
+    assert.equals(wsevent.WSEVENT_EINVAL_HANDLE, code) -- no such event, not a type error
     ev:close()
     assert.has_error(function() helper.capi_handle(ev) end,
                      "bad argument #1 to 'capi_handle' (event is closed)")

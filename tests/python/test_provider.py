@@ -110,3 +110,68 @@ def test_thousands_of_operations_none_lost_none_twice():
     while len(completions) < n and time.monotonic() < deadline:
         wsevent.sleep(0.05, alertable=True)
     assert sorted(completions) == list(range(n))
+
+
+# ---- the typemaps, through tests/helpers/probe.i ----------------------------
+
+def test_integers_of_every_width_round_trip_and_refuse_what_does_not_fit():
+    import probe
+    assert probe.probe_i8(-128) == -128 and probe.probe_u8(255) == 255
+    assert probe.probe_short(-32768) == -32768 and probe.probe_u16(65535) == 65535
+    assert probe.probe_u32(2**32 - 1) == 2**32 - 1
+    assert probe.probe_i64(-2**63) == -2**63 and probe.probe_u64(2**64 - 1) == 2**64 - 1
+    assert probe.probe_size(2**64 - 1) == 2**64 - 1
+    for fn, value in [(probe.probe_i8, 128), (probe.probe_u8, -1), (probe.probe_u16, 65536),
+                      (probe.probe_u32, 2**32), (probe.probe_size, -1)]:
+        with pytest.raises(OverflowError):
+            fn(value)
+
+
+def test_an_event_argument_takes_none_for_no_event_but_not_0_or_a_bool():
+    import probe
+    ev = wsevent.Event()
+    assert probe.probe_event(ev) == ev.handle == probe.probe_event(ev.handle)
+    assert probe.probe_event(None) == 0
+    with pytest.raises(ValueError, match="0 is not a handle"):
+        probe.probe_event(0)
+    with pytest.raises(TypeError):
+        probe.probe_event(True)
+
+
+def test_a_routine_alone_completes_an_operation_started_with_no_event():
+    ran = []
+    op = device.device_start(None, 0, lambda: ran.append(1))
+    assert op > 0
+    device.device_complete(op)
+    deadline = time.monotonic() + 10
+    while not ran and time.monotonic() < deadline:
+        wsevent.sleep(0.01, alertable=True)
+    assert ran == [1] and device.device_result(op) == wsevent.WSEVENT_OK
+    assert device.device_start(None, 0, None) == wsevent.WSEVENT_EINVAL
+
+
+def test_a_callable_before_an_argument_that_fails_is_not_kept():
+    import weakref
+    import probe
+
+    class Routine:
+        def __call__(self):
+            pass
+
+    def released(call):
+        r = Routine()
+        ref = weakref.ref(r)
+        call(r)
+        del r
+        gc.collect()
+        return ref() is None
+
+    def bad_int(r):
+        with pytest.raises(TypeError):
+            probe.probe_keep(r, "x")  # converted after the callable
+
+    assert released(bad_int)
+    assert released(lambda r: probe.probe_keep(r, -1))  # refused: released
+    assert released(lambda r: probe.probe_keep(r, 3))  # kept, then released
+    with pytest.raises(TypeError, match="callable"):
+        probe.probe_keep(42, 1)

@@ -36,7 +36,8 @@ typedef struct {
   /* wsevent.Event. */
   PyTypeObject *EventType;
   /* The handle of an open wsevent.Event, or, if allow_int, of an int
-   * handle; 0 on success, -1 with TypeError/ValueError/OverflowError. */
+   * handle (not a bool, not 0); 0 on success, -1 with TypeError,
+   * ValueError or OverflowError. */
   int (*handle_of)(PyObject *obj, int allow_int, wsevent_t *handle);
   /* A new Event for a handle.  owned: the Event closes the handle when it
    * is closed or collected (give it an event nobody else owns, such as
