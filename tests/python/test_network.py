@@ -264,13 +264,19 @@ def test_a_thousand_sockets_at_once():
     for _, b in pairs:
         b.send(b"z")
     seen = set()
-    for _ in pairs:
+    while len(seen) < 1000:
         i = wsevent.wait_any(evs, 5)
-        assert i is not None and i not in seen
+        assert i is not None
+        # A set may land after the enumeration that took its record (the
+        # reactor sets events once its lock is released): a spurious
+        # wake-up, which finds nothing recorded.
+        ne = wsevent.enum_network_events(pairs[i][0])
+        if i in seen:
+            assert not ne.read
+            continue
+        assert ne.read
         seen.add(i)
         pairs[i][0].recv(1)
-        wsevent.enum_network_events(pairs[i][0])
-    assert len(seen) == 1000
     for a, b in pairs:
         a.close()
         b.close()

@@ -79,6 +79,9 @@ struct wse_served {
   _Atomic bool stopped;      /* wse_served_stop ran: never armed or listed */
   _Atomic bool handing_back; /* unwatched, taken back at back_at */
   _Atomic wsevent_time_t back_at;
+  /* Armed whatever its watchers: they poll nothing for it (a socket whose
+   * state waiters cannot poll, as one selected before listen()). */
+  _Atomic bool keep;
   struct wse_served *next_back;   /* the reactor's list of those */
   struct wse_served *next_detach; /* wse_reactor_detach's list */
 };
@@ -96,6 +99,9 @@ WSE_HIDDEN void wse_served_changed(struct wse_served *sv);
  * down for the grace period, so that a busy loop, which polls its sockets
  * at each wait without ever sleeping, does not also have them served. */
 WSE_HIDDEN void wse_served_touch(struct wse_served *sv);
+/* Under the mutex: keep sv armed whatever its watchers (see keep), or
+ * let it go back to standing down for them. */
+WSE_HIDDEN void wse_served_keep(struct wse_served *sv, bool keep);
 /* Under the mutex: out of epoll (if the descriptor is still the one that
  * was registered: deleting by number could hit another file), and the
  * registration dropped. */

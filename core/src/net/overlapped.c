@@ -643,7 +643,10 @@ static int sock_for(int fd, const struct stat *st, struct ovsock **out) {
   queue_init(&s->out);
   s->armed = true;
   struct epoll_event ev = {.events = ARMED, .data.u64 = key_of(s)};
-  if (epoll_ctl(ops_fd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST) {
+  /* EEXIST: this very file is there under a record dropped after its
+   * socket was closed behind our back (its number reused since): ours. */
+  if (epoll_ctl(ops_fd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
+      (errno != EEXIST || epoll_ctl(ops_fd, EPOLL_CTL_MOD, fd, &ev) < 0)) {
     r = wse_errno_code(errno);
     free(s);
     return r;
@@ -1011,13 +1014,15 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
   bool first = !nonblocking && s != NULL && (in ? s->in.head : s->out.head) == NULL;
   enum outcome o = AGAIN;
   bool tried = false;
-  struct ovsock *drained = NULL; /* s, if not tried for just_drained() */
+  uint32_t drained = 0; /* s's gen, if not tried for just_drained() (a
+                           record dropped below and another made at its
+                           address is not that one) */
   r = WSEVENT_OK;
   if (first) {
     if (pending_in(&s->in, ov) || pending_in(&s->out, ov))
       r = WSEVENT_EINVAL; /* the record is in use */
     else if (just_drained(s, op))
-      drained = s; /* fstat below finds a descriptor that is no socket */
+      drained = s->gen; /* fstat below finds a descriptor that is no socket */
     else if ((tried = true) && (o = try_op(s, op)) == FAILED &&
              (errno == ENOTSOCK || errno == EBADF))
       r = WSEVENT_ENOTSOCK;
@@ -1049,7 +1054,7 @@ static int start(int fd, struct op *op, wsevent_overlapped_t *ov,
     o = DONE;
     if (connect(fd, (struct sockaddr *)&op->to, op->tolen) < 0)
       o = errno == EINPROGRESS || errno == EINTR ? AGAIN : FAILED;
-  } else if (q->head == NULL && s != drained && !just_drained(s, op)) {
+  } else if (q->head == NULL && s->gen != drained && !just_drained(s, op)) {
     o = try_op(s, op); /* (one clock read for the same answer is enough) */
   } else if (op->kind == OP_ACCEPT && !listening(fd)) {
     /* Queued behind a receive: only a listener may accept (Windows fails

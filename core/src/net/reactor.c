@@ -316,6 +316,7 @@ int wse_served_init(struct wse_served *sv, wse_io_cb cb, void *ctx, int fd,
   sv->armed = false;
   sv->stopped = false;
   sv->handing_back = false;
+  sv->keep = false;
   return wse_reactor_register(cb, ctx, &sv->io);
 }
 
@@ -330,6 +331,7 @@ static void unlist(struct wse_served *sv) {
 }
 
 static int arm(struct wse_served *sv, bool want) {
+  want = want || sv->keep;
   if (want == sv->armed)
     return WSEVENT_OK;
   if (want) {
@@ -403,7 +405,16 @@ void wse_served_changed(struct wse_served *sv) {
   wse_reactor_unlock();
 }
 
+void wse_served_keep(struct wse_served *sv, bool keep) {
+  if (keep == sv->keep || sv->stopped)
+    return;
+  sv->keep = keep;
+  if (keep)
+    arm(sv, true); /* a failure leaves it to the next look */
+}
+
 void wse_served_stop(struct wse_served *sv, bool still_open) {
+  sv->keep = false;
   sv->stopped = true;
   unlist(sv);
   if (sv->armed && still_open)

@@ -78,8 +78,12 @@ struct sock {
   long reported;      /* recorded and not re-enabled (also unselected
                          FD_READ: it gates the close check) */
   long visible;       /* bits whose re-enabling calls the library saw */
+  long all_seen;      /* bits whose every call the library sees
+                         (WSEVENT_SELECT_CALLS_SEEN): re-enabled by those
+                         calls only, as on Windows */
   long fired;         /* FD_CONNECT/FD_CLOSE already recorded once */
   bool write_wanted;  /* a send the library saw would block */
+  bool seen_block;    /* and the output edge to come is for that one */
   bool input_edge;    /* the reactor saw new input while FD_READ was
                          reported: the next re-enabling call looks */
   bool aborted;       /* reset: FD_CLOSE was its last event */
@@ -205,11 +209,23 @@ static short stale_events(const struct sock *s) {
 /* Make the source's events what the socket wants now, but for stale
  * interest a poll did not find ready (`gone`: that it did). */
 static void sync_polled(struct sock *s, short gone) {
+  /* A stream socket selected before listen() (or before it connects) is
+   * one waiters cannot poll: Linux says POLLHUP for it at once.  Look for
+   * its listening now, and until it says what it is, keep the reactor on
+   * it: a connection that comes or a connect that starts is an edge
+   * there. */
+  bool undecided = s->type == SOCK_STREAM && !s->connected && !s->listening;
+  if (undecided && getint(s->fd, SOL_SOCKET, SO_ACCEPTCONN) == 1) {
+    s->listening = true;
+    undecided = false;
+  }
   short ev = wanted(s);
   if (s->type == SOCK_STREAM && s->connected && !(s->fired & BIT(CLOSE)))
     ev |= (short)(s->polled & LAZY_EVENTS & ~gone);
   if (ev != s->polled && up()->xSourceUpdate(s->served.source, ev) == WSEVENT_OK)
     s->polled = ev;
+  wse_served_keep(&s->served, undecided && ev == 0 &&
+                                  !(s->fired & (BIT(CONNECT) | BIT(CLOSE))));
 }
 
 /* ---- recording ---- */
@@ -293,6 +309,15 @@ static void look(struct sock *s, enum cause cause) {
     s->connected = true;
     if (cause != AT_SELECT) /* (connected, and perhaps reset since) */
       post_once(s, WSEVENT_FD_CONNECT_BIT, 0);
+    /* The poll above may be older than the connection (a connect that
+     * completed while we looked: POLLHUP then meant "not connected", not
+     * a close): look again.  (At the select, the selecting thread is
+     * not connecting it.) */
+    if (!was_connected && cause != AT_SELECT) {
+      if (poll(&p, 1, 0) < 0)
+        return;
+      r = p.revents;
+    }
   }
 
   if (s->aborted)
@@ -369,7 +394,11 @@ static void on_waiting(void *ctx) {
     /* The program has had its chance to read since the enumeration: the
      * waiter's own poll now looks at what is re-enabled (every unseen
      * bit, also FD_READ reported only to gate the close check). */
-    s->deferred |= s->reported & REENABLED_BY_CALLS & ~s->visible;
+    /* A bit still reported now was not re-enabled by a call the library
+     * saw (that call takes it): the program read with its own, even if it
+     * used the library's before.  Only a selection whose every call is
+     * seen keeps its bits until those calls. */
+    s->deferred |= s->reported & REENABLED_BY_CALLS & ~s->all_seen;
     bool reenabled = s->deferred != 0;
     reenable_unseen(s);
     s->recheck = false;
@@ -424,7 +453,11 @@ static void on_edge(void *ctx, uint32_t events, bool write_edge) {
     sync_polled(s, 0);
     return;
   }
-  if (write_edge && !(s->visible & BIT(WRITE))) {
+  if (write_edge && s->seen_block) {
+    /* A send the library saw filled the buffer: FD_WRITE follows it
+     * (write_wanted), not this edge too. */
+    s->seen_block = false;
+  } else if (write_edge && !(s->all_seen & BIT(WRITE))) {
     /* Space came back after a send that filled the buffer: FD_WRITE's
      * re-enabling, for sends the library did not see. */
     s->reported &= ~BIT(WRITE);
@@ -488,7 +521,7 @@ static int select_locked(int fd, const struct stat *st, wsevent_t event,
   s->event = event;
   s->mask = mask;
   if (flags & WSEVENT_SELECT_CALLS_SEEN)
-    s->visible = REENABLED_BY_CALLS | BIT(WRITE);
+    s->visible = s->all_seen = REENABLED_BY_CALLS | BIT(WRITE);
   s->type = getint(fd, SOL_SOCKET, SO_TYPE);
   s->dev = st->st_dev;
   s->ino = st->st_ino;
@@ -644,8 +677,10 @@ static void reenable(int fd, long bits, bool would_block, enum left left) {
     if (bits & BIT(WRITE)) {
       /* Only a send that would block re-enables FD_WRITE. */
       s->write_wanted = would_block;
-      if (would_block)
+      if (would_block) {
         s->reported &= ~BIT(WRITE);
+        s->seen_block = true;
+      }
       bits &= ~BIT(WRITE);
     }
     /* The call takes what was recorded for its bits, as Wine's server
@@ -745,7 +780,7 @@ int wsevent_accept(int fd, struct sockaddr *addr, socklen_t *addrlen) {
      * so is non-blocking, as a selected socket is). */
     struct stat st;
     int fl = fcntl(c, F_GETFL);
-    unsigned flags = s->visible & BIT(ACCEPT) ? WSEVENT_SELECT_CALLS_SEEN : 0;
+    unsigned flags = s->all_seen ? WSEVENT_SELECT_CALLS_SEEN : 0;
     if (fstat(c, &st) == 0 && fl >= 0 && fcntl(c, F_SETFL, fl | O_NONBLOCK) == 0)
       select_locked(c, &st, s->event, s->mask, flags);
   }
