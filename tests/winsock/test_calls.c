@@ -136,6 +136,91 @@ TEST(test_creation_and_option_errors_name_what_is_wrong) {
   WSACleanup();
 }
 
+TEST(test_lengths_too_small_and_unknown_levels_answer_as_windows) {
+  startup();
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  SOCKADDR_IN a;
+  ZeroMemory(&a, sizeof a);
+  a.sin_family = AF_INET;
+  /* "the namelen parameter is too small": WSAEFAULT (Linux: EINVAL) */
+  ASSERT_EQ(bind(s, (SOCKADDR *)&a, 8), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAEFAULT);
+  ASSERT_EQ(connect(s, (SOCKADDR *)&a, 8), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAEFAULT); /* Wine says WSAEADDRNOTAVAIL */
+  int v = 0, len = 1; /* an int option read into one byte */
+  ASSERT_EQ(getsockopt(s, SOL_SOCKET, SO_RCVBUF, (char *)&v, &len), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAEFAULT);
+  len = sizeof v; /* a TCP socket answers an unknown level with EOPNOTSUPP */
+  ASSERT_EQ(getsockopt(s, 12345, 1, (char *)&v, &len), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAEINVAL);
+  /* send on a datagram socket with no peer: "not connected" */
+  SOCKET u = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+  ASSERT_EQ(send(u, "x", 1, 0), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAENOTCONN); /* Wine says WSAEINVAL */
+  closesocket(u);
+  closesocket(s);
+  WSACleanup();
+}
+
+TEST(test_wsapoll_says_hup_for_a_close_and_refuses_what_windows_refuses) {
+  startup();
+  SOCKET c, s = tcp_pair(&c);
+  WSAPOLLFD pf = {s, POLLRDNORM, 0};
+  ASSERT_EQ(WSAPoll(&pf, 1, 0), 0);
+  ASSERT_EQ(shutdown(c, SD_SEND), 0); /* the peer's FIN */
+  ASSERT_EQ(WSAPoll(&pf, 1, 5000), 1);
+  ASSERT(pf.revents & POLLHUP); /* Linux says POLLRDHUP */
+  ASSERT_EQ(pf.events, POLLRDNORM); /* the caller's array, as it was */
+  WSAPOLLFD bad = {s, POLLRDNORM | POLLHUP, 0};
+  ASSERT_EQ(WSAPoll(&bad, 1, 0), SOCKET_ERROR); /* invalid flags in events
+                                                   (Wine takes them) */
+  ASSERT_EQ(WSAGetLastError(), WSAEINVAL);
+  WSAPOLLFD none[2] = {{(SOCKET)12345, POLLRDNORM, 0}, {-1, POLLRDNORM, 0}};
+  ASSERT_EQ(WSAPoll(none, 2, 0), SOCKET_ERROR); /* no valid socket at all
+                                                   (Wine: WSAENOTSOCK) */
+  ASSERT_EQ(WSAGetLastError(), WSAEINVAL);
+  WSAPOLLFD some[2] = {{(SOCKET)12345, POLLRDNORM, 0}, {s, POLLRDNORM, 0}};
+  ASSERT_EQ(WSAPoll(some, 2, 0), 2);
+  ASSERT(some[0].revents & POLLNVAL);
+  closesocket(c);
+  closesocket(s);
+  WSACleanup();
+}
+
+TEST(test_resolver_failures_are_winsock_codes) {
+  /* getaddrinfo returns a Winsock code and sets the last error to it, and
+   * the EAI_* names have those values, as Windows' ws2tcpip.h says. */
+  startup();
+  ADDRINFOA hints, *res = NULL;
+  ZeroMemory(&hints, sizeof hints);
+  hints.ai_family = AF_INET;
+  hints.ai_flags = AI_NUMERICHOST;
+  ASSERT_EQ(getaddrinfo("not-an-address", "80", &hints, &res), WSAHOST_NOT_FOUND);
+  ASSERT_EQ(EAI_NONAME, WSAHOST_NOT_FOUND);
+  ASSERT_EQ(WSAGetLastError(), WSAHOST_NOT_FOUND);
+  ASSERT(gai_strerror(EAI_NONAME) != NULL && strlen(gai_strerror(EAI_NONAME)) > 0);
+  hints.ai_flags = AI_NUMERICSERV;
+  ASSERT_EQ(getaddrinfo("127.0.0.1", "http-not-a-number", &hints, &res), EAI_NONAME);
+  hints.ai_flags = 0;
+  ASSERT_EQ(getaddrinfo("127.0.0.1", "no-such-service-here", &hints, &res), WSATYPE_NOT_FOUND);
+  ASSERT_EQ(getaddrinfo("127.0.0.1", "80", &hints, &res), 0);
+  ASSERT(res != NULL);
+  char host[64], serv[16];
+  ASSERT_EQ(getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof host, serv, sizeof serv,
+                        NI_NUMERICHOST | NI_NUMERICSERV), 0);
+  ASSERT_EQ(strcmp(host, "127.0.0.1"), 0);
+  ASSERT_EQ(getnameinfo(res->ai_addr, res->ai_addrlen, host, 2, NULL, 0, NI_NUMERICHOST),
+            WSAEFAULT); /* a buffer too small (Wine passes glibc's -12 on) */
+  freeaddrinfo(res);
+  WSASetLastError(0);
+  ASSERT(gethostbyname("no-such-host.invalid") == NULL);
+  ASSERT(WSAGetLastError() == WSAHOST_NOT_FOUND || WSAGetLastError() == WSATRY_AGAIN ||
+         WSAGetLastError() == WSANO_RECOVERY); /* not h_errno, not 0 */
+  WSACleanup();
+  /* After WSACleanup, as before WSAStartup (Wine still resolves). */
+  ASSERT_EQ(getaddrinfo("127.0.0.1", "80", &hints, &res), WSANOTINITIALISED);
+}
+
 TEST(test_connect_again_after_a_non_blocking_connect_is_wsaeisconn) {
   /* The loop that calls connect until it says WSAEISCONN (Linux says 0
    * once more after the connection completed). */

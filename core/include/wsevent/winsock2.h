@@ -27,7 +27,8 @@
  *
  * The socket calls (socket, bind, listen, connect, accept, recv, recvfrom,
  * send, sendto, shutdown, getsockname, getpeername, getsockopt, setsockopt,
- * select) are macros for wsevent's, which set WSAGetLastError as Windows
+ * select, gethostbyname, gethostbyaddr; getaddrinfo and getnameinfo in
+ * ws2tcpip.h) are macros for wsevent's, which set WSAGetLastError as Windows
  * does (WSAENOTSOCK for a descriptor that is no socket, WSAESHUTDOWN after
  * shutdown, WSAEMSGSIZE for a truncated datagram, WSAEISCONN for a
  * connect on a connected socket, WSAETIMEDOUT after SO_RCVTIMEO...), take
@@ -560,6 +561,10 @@ WSEVENT_EXTERN int wsevent_ws_setsockopt(SOCKET s, int level, int optname,
                                          const void *optval, int optlen);
 WSEVENT_EXTERN int wsevent_ws_select(int nfds, fd_set *readfds, fd_set *writefds,
                                      fd_set *exceptfds, const struct timeval *timeout);
+/* Their failures in WSAGetLastError (WSAHOST_NOT_FOUND...), not h_errno. */
+WSEVENT_EXTERN struct hostent *wsevent_ws_gethostbyname(const char *name);
+WSEVENT_EXTERN struct hostent *wsevent_ws_gethostbyaddr(const char *addr, int len,
+                                                        int type);
 
 #ifndef WSEVENT_WINSOCK_NO_MACROS
 /* Windows passes lengths as int: the casts take an int* where Linux wants
@@ -593,6 +598,20 @@ WSEVENT_EXTERN int wsevent_ws_select(int nfds, fd_set *readfds, fd_set *writefds
   wsevent_ws_setsockopt((s), (level), (name), (value), (int)(len))
 #define select(nfds, readfds, writefds, exceptfds, timeout)                   \
   wsevent_ws_select((nfds), (readfds), (writefds), (exceptfds), (timeout))
+#define gethostbyname(name) wsevent_ws_gethostbyname((name))
+#define gethostbyaddr(addr, len, type)                                        \
+  wsevent_ws_gethostbyaddr((const char *)(addr), (int)(len), (type))
+#endif
+
+/* Calling conventions, which mean nothing on x86-64 Linux. */
+#ifndef __cdecl
+#define __cdecl
+#endif
+#ifndef __stdcall
+#define __stdcall
+#endif
+#ifndef PASCAL
+#define PASCAL
 #endif
 
 #ifdef __cplusplus

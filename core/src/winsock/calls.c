@@ -141,6 +141,18 @@ static int bound_port(SOCKET s) {
   return -1;
 }
 
+/* An address shorter than its family's structure: Windows says
+ * WSAEFAULT ("the namelen parameter is too small"), Linux EINVAL. */
+static bool too_short(const struct sockaddr *sa, int len) {
+  if (sa == NULL || len < (int)sizeof(sa_family_t))
+    return true;
+  switch (sa->sa_family) {
+  case AF_INET: return len < (int)sizeof(struct sockaddr_in);
+  case AF_INET6: return len < (int)sizeof(struct sockaddr_in6);
+  default: return false;
+  }
+}
+
 /* ---- creation, addresses, connections ---- */
 
 SOCKET wsevent_ws_socket(int af, int type, int protocol) {
@@ -168,7 +180,7 @@ int wsevent_ws_bind(SOCKET s, const struct sockaddr *name, int namelen) {
   int saved = errno;
   if (!wse_ws_started())
     return SOCKET_ERROR;
-  if (name == NULL || namelen < (int)sizeof(sa_family_t))
+  if (too_short(name, namelen))
     return fail_with(WSAEFAULT);
   if (bind(s, name, (socklen_t)namelen) < 0)
     return failed(s, errno);
@@ -200,7 +212,7 @@ int wsevent_ws_connect(SOCKET s, const struct sockaddr *name, int namelen) {
   int saved = errno;
   if (!wse_ws_started())
     return SOCKET_ERROR;
-  if (name == NULL || namelen < (int)sizeof(sa_family_t))
+  if (too_short(name, namelen))
     return fail_with(WSAEFAULT);
   /* A stream socket connected already (a non-blocking connect that has
    * completed, which Linux reports once more with 0): WSAEISCONN, what a
@@ -338,13 +350,18 @@ int wsevent_ws_sendto(SOCKET s, const void *buf, int len, int flags,
   int saved = errno;
   if (check_transfer(s, buf, len) < 0)
     return SOCKET_ERROR;
-  if (to != NULL && tolen < (int)sizeof(sa_family_t))
+  if (to != NULL && too_short(to, tolen))
     return fail_with(WSAEFAULT);
   ssize_t n = to != NULL ? wsevent_sendto(s, buf, (size_t)len, flags, to,
                                           (socklen_t)tolen)
                          : wsevent_send(s, buf, (size_t)len, flags);
-  if (n < 0)
+  if (n < 0) {
+    /* send on a datagram socket that has no peer: "WSAENOTCONN: The
+     * socket is not connected" (Linux: EDESTADDRREQ). */
+    if (errno == EDESTADDRREQ && to == NULL)
+      return fail_with(WSAENOTCONN);
     return failed(s, errno);
+  }
   errno = saved;
   return (int)n;
 }
@@ -395,7 +412,7 @@ int wsevent_ws_setsockopt(SOCKET s, int level, int optname, const void *optval,
   }
   if (setsockopt(s, level, optname, optval, (socklen_t)optlen) < 0) {
     int err = errno;
-    if (err == ENOPROTOOPT && !known_level(level))
+    if ((err == ENOPROTOOPT || err == EOPNOTSUPP) && !known_level(level))
       return fail_with(WSAEINVAL);
     if (err == EINVAL && optlen < (int)sizeof(int))
       return fail_with(WSAEFAULT); /* "optlen parameter ... too small" */
@@ -422,10 +439,15 @@ int wsevent_ws_getsockopt(SOCKET s, int level, int optname, void *optval,
     errno = saved;
     return 0;
   }
+  /* Every option Windows answers is an int, a BOOL, a DWORD or larger:
+   * "WSAEFAULT: ... the optlen parameter is too small" (Linux truncates). */
+  if (*optlen < (int)sizeof(int))
+    return fail_with(WSAEFAULT);
   socklen_t len = (socklen_t)*optlen;
   if (getsockopt(s, level, optname, optval, &len) < 0) {
     int err = errno;
-    if (err == ENOPROTOOPT && !known_level(level))
+    /* (A TCP socket answers an unknown level with EOPNOTSUPP.) */
+    if ((err == ENOPROTOOPT || err == EOPNOTSUPP) && !known_level(level))
       return fail_with(WSAEINVAL);
     return failed(s, err);
   }
@@ -510,17 +532,44 @@ int wsevent_ws_select(int nfds, fd_set *readfds, fd_set *writefds,
 
 /* ---- WSAPoll, WSAConnect, WSAAccept ---- */
 
+/* The events WSAPoll takes; anything else is WSAEINVAL ("invalid flags
+ * were requested in the events member"). */
+#define POLL_ASKABLE                                                          \
+  (POLLIN | POLLRDNORM | POLLRDBAND | POLLPRI | POLLOUT | POLLWRNORM | POLLWRBAND)
+
 int WSAPoll(LPWSAPOLLFD fds, ULONG count, INT timeout) {
   int saved = errno;
   if (!wse_ws_started())
     return SOCKET_ERROR;
   if (fds == NULL)
     return fail_with(WSAEFAULT);
-  if (count == 0)
+  bool any = false;
+  for (ULONG i = 0; i < count; i++) {
+    if (fds[i].events & ~POLL_ASKABLE)
+      return fail_with(WSAEINVAL);
+    any = any || fds[i].fd >= 0;
+    /* A peer's FIN is POLLHUP on Windows; Linux says it as POLLRDHUP. */
+    if (fds[i].fd >= 0)
+      fds[i].events |= POLLRDHUP;
+  }
+  if (!any) /* negative descriptors are ignored, as on Windows */
     return fail_with(WSAEINVAL);
   int n = poll(fds, (nfds_t)count, timeout < 0 ? -1 : timeout);
+  int err = errno;
+  bool valid = false;
+  for (ULONG i = 0; i < count; i++) {
+    if (fds[i].fd < 0)
+      continue;
+    fds[i].events &= (short)~POLLRDHUP;
+    if (fds[i].revents & POLLRDHUP)
+      fds[i].revents = (short)((fds[i].revents & ~POLLRDHUP) | POLLHUP);
+    valid = valid || !(fds[i].revents & POLLNVAL);
+  }
   if (n < 0)
-    return failed(-1, errno);
+    return failed(-1, err);
+  /* "none of the sockets specified ... were valid" */
+  if (!valid)
+    return fail_with(WSAEINVAL);
   errno = saved;
   return n;
 }
