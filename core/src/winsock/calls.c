@@ -106,8 +106,8 @@ void wse_ws_fail_errno(SOCKET s, int err) {
     code = WSAESHUTDOWN; /* else the connection was reset */
   else if ((err == EAGAIN || err == EWOULDBLOCK) && is_blocking(s))
     code = WSAETIMEDOUT; /* SO_RCVTIMEO or SO_SNDTIMEO ran out */
+  errno = err; /* first: the last error is recorded with the errno it leaves */
   WSASetLastError(code);
-  errno = err;
 }
 
 static int failed(SOCKET s, int err) {

@@ -45,7 +45,7 @@ static const char *bare_name(const char *name) {
 
 static HANDLE open_event(const char *name, unsigned flags) {
   wsevent_t ev;
-  int existed = 0;
+  int existed = 0, saved = errno;
   int r = name != NULL ? wsevent_create_named(&ev, bare_name(name), flags, &existed)
                        : wsevent_create(&ev, flags);
   if (r != WSEVENT_OK) {
@@ -53,7 +53,9 @@ static HANDLE open_event(const char *name, unsigned flags) {
     return NULL;
   }
   /* CreateEvent says whether the name existed: ERROR_ALREADY_EXISTS, or
-   * 0 (the existing event keeps its own reset mode and state). */
+   * 0 (the existing event keeps its own reset mode and state).  errno as
+   * it was, first: the last error is recorded with the errno it leaves. */
+  errno = saved;
   SetLastError(existed ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
   return (HANDLE)(uintptr_t)ev;
 }
@@ -71,12 +73,9 @@ HANDLE OpenEventA(DWORD access, BOOL inherit, LPCSTR name) {
     wse_ws_fail(ERROR_INVALID_PARAMETER);
     return NULL;
   }
-  int saved = errno;
   HANDLE h = open_event(name, WSEVENT_OPEN_EXISTING);
-  if (h != NULL) {
-    SetLastError(ERROR_SUCCESS);
-    errno = saved;
-  }
+  if (h != NULL)
+    SetLastError(ERROR_SUCCESS); /* (an open, never "already exists") */
   return h;
 }
 
