@@ -33,7 +33,9 @@
  * for the peer's FIN; Windows says WSAESHUTDOWN for both.  So shutdown
  * records what it shut, with the file's identity (a number closed behind
  * our back and reused is not the socket that was shut down).  Only a call
- * that failed (or, once anything was shut down, a receive) looks. */
+ * that failed looks, and a receive once some socket was shut down for
+ * receiving (rare, where shutdown(SD_SEND) before closesocket is the
+ * usual close: a receive must not pay for those). */
 struct shut {
   dev_t dev;
   ino_t ino;
@@ -43,20 +45,21 @@ enum { SHUT_RECEIVE = 1, SHUT_SEND = 2 };
 static pthread_mutex_t shut_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct shut *shuts;
 static int n_shuts;
-static _Atomic int any_shut;
+static _Atomic int any_shut, any_shut_receive;
 
 static int shut_bits(SOCKET s) {
-  struct stat st;
-  if (!atomic_load_explicit(&any_shut, memory_order_relaxed) || s < 0 ||
-      fstat(s, &st) < 0)
+  if (!atomic_load_explicit(&any_shut, memory_order_relaxed) || s < 0)
     return 0;
-  int how = 0;
+  struct shut entry = {0};
   pthread_mutex_lock(&shut_mutex);
-  if (s < n_shuts && shuts[s].how && shuts[s].dev == st.st_dev &&
-      shuts[s].ino == st.st_ino)
-    how = shuts[s].how;
+  if (s < n_shuts)
+    entry = shuts[s];
   pthread_mutex_unlock(&shut_mutex);
-  return how;
+  struct stat st; /* only for a number something was shut on */
+  if (entry.how == 0 || fstat(s, &st) < 0 || entry.dev != st.st_dev ||
+      entry.ino != st.st_ino)
+    return 0;
+  return entry.how;
 }
 
 static void note_shutdown(SOCKET s, int how) {
@@ -83,6 +86,8 @@ static void note_shutdown(SOCKET s, int how) {
   shuts[s].ino = st.st_ino;
   shuts[s].how |= (unsigned char)how;
   atomic_store(&any_shut, 1);
+  if (how & SHUT_RECEIVE)
+    atomic_store(&any_shut_receive, 1);
   pthread_mutex_unlock(&shut_mutex);
 }
 
@@ -93,6 +98,12 @@ void wse_ws_forget(SOCKET s) {
   if (s < n_shuts)
     shuts[s].how = 0;
   pthread_mutex_unlock(&shut_mutex);
+}
+
+static bool has_peer(SOCKET s) {
+  struct sockaddr_storage a;
+  socklen_t len = sizeof a;
+  return getpeername(s, (struct sockaddr *)&a, &len) == 0;
 }
 
 static bool is_blocking(SOCKET s) {
@@ -198,9 +209,7 @@ int wsevent_ws_listen(SOCKET s, int backlog) {
     return fail_with(WSAEINVAL);
   if (listen(s, backlog) < 0) {
     int err = errno;
-    struct sockaddr_storage a;
-    socklen_t len = sizeof a;
-    if (err == EINVAL && getpeername(s, (struct sockaddr *)&a, &len) == 0)
+    if (err == EINVAL && has_peer(s))
       return fail_with(WSAEISCONN); /* "The socket is already connected." */
     return failed(s, err);
   }
@@ -217,10 +226,7 @@ int wsevent_ws_connect(SOCKET s, const struct sockaddr *name, int namelen) {
   /* A stream socket connected already (a non-blocking connect that has
    * completed, which Linux reports once more with 0): WSAEISCONN, what a
    * loop calling connect until it says so waits for. */
-  struct sockaddr_storage a;
-  socklen_t len = sizeof a;
-  if (socket_type(s) == SOCK_STREAM &&
-      getpeername(s, (struct sockaddr *)&a, &len) == 0)
+  if (socket_type(s) == SOCK_STREAM && has_peer(s))
     return fail_with(WSAEISCONN);
   if (connect(s, name, (socklen_t)namelen) < 0)
     return failed(s, errno);
@@ -302,25 +308,25 @@ int wsevent_ws_getpeername(SOCKET s, struct sockaddr *name, int *namelen) {
 
 /* ---- transfers ---- */
 
-static int check_transfer(SOCKET s, const void *buf, int len) {
+static int check_transfer(const void *buf, int len) {
   if (!wse_ws_started())
     return SOCKET_ERROR;
   if (len < 0 || (buf == NULL && len > 0))
     return fail_with(WSAEFAULT);
-  (void)s;
   return 0;
 }
 
 int wsevent_ws_recvfrom(SOCKET s, void *buf, int len, int flags,
                         struct sockaddr *from, int *fromlen) {
   int saved = errno;
-  if (check_transfer(s, buf, len) < 0)
+  if (check_transfer(buf, len) < 0)
     return SOCKET_ERROR;
   if (from != NULL && (fromlen == NULL || *fromlen < 0))
     return fail_with(WSAEFAULT);
   /* "it is not possible to receive on a socket after shutdown has been
    * invoked with how set to SD_RECEIVE or SD_BOTH" */
-  if (shut_bits(s) & SHUT_RECEIVE)
+  if (atomic_load_explicit(&any_shut_receive, memory_order_relaxed) &&
+      (shut_bits(s) & SHUT_RECEIVE))
     return fail_with(WSAESHUTDOWN);
   /* recvmsg, for the flags: a datagram that did not fit fails with
    * WSAEMSGSIZE, the buffer filled, as Windows does. */
@@ -348,7 +354,7 @@ int wsevent_ws_recv(SOCKET s, void *buf, int len, int flags) {
 int wsevent_ws_sendto(SOCKET s, const void *buf, int len, int flags,
                       const struct sockaddr *to, int tolen) {
   int saved = errno;
-  if (check_transfer(s, buf, len) < 0)
+  if (check_transfer(buf, len) < 0)
     return SOCKET_ERROR;
   if (to != NULL && too_short(to, tolen))
     return fail_with(WSAEFAULT);
@@ -472,11 +478,9 @@ int wsevent_ws_getsockopt(SOCKET s, int level, int optname, void *optval,
 static bool connect_failed(SOCKET s) {
   struct tcp_info info;
   socklen_t len = sizeof info;
-  struct sockaddr_storage a;
-  socklen_t alen = sizeof a;
   return getsockopt(s, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
          info.tcpi_state == 7 /* TCP_CLOSE */ && info.tcpi_segs_in <= 1 &&
-         info.tcpi_segs_out > 0 && getpeername(s, (struct sockaddr *)&a, &alen) < 0;
+         info.tcpi_segs_out > 0 && !has_peer(s);
 }
 
 int wsevent_ws_select(int nfds, fd_set *readfds, fd_set *writefds,
