@@ -20,6 +20,16 @@ local function next_events(sock, ev)
   return assert(wsevent.enum_network_events(sock, ev))
 end
 
+-- Until a reset has arrived: a socket the kernel has closed has no peer
+-- (luasocket has no poll, and reading the reset would consume it).
+local function wait_reset(s)
+  for _ = 1, 5000 do
+    if not s:getpeername() then return end
+    socket.sleep(0.001)
+  end
+  error("no reset within 5 s")
+end
+
 describe("event_select", function()
   it("records accept with its error code", function()
     local l, port = listener()
@@ -96,7 +106,7 @@ describe("event_select", function()
     c:send("abc")
     c:setoption("linger", {on = true, timeout = 0})
     c:close()
-    socket.sleep(0.05)
+    wait_reset(s)
     local ev = wsevent.event()
     assert(wsevent.event_select(s, ev, wsevent.FD_READ | wsevent.FD_WRITE | wsevent.FD_CLOSE))
     local r = next_events(s, ev)

@@ -2,6 +2,7 @@
 import errno
 import os
 import resource
+import select
 import socket
 import struct
 import time
@@ -149,7 +150,9 @@ def test_a_reset_before_the_select_is_a_close_and_recv_still_raises_it():
     c.send(b"abc")
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     c.close()
-    time.sleep(0.05)
+    p = select.poll()  # until the reset has arrived (POLLHUP is always asked)
+    p.register(s, 0)
+    assert p.poll(5000)
     ev = wsevent.Event()
     wsevent.event_select(s, ev, FD.READ | FD.WRITE | FD.CLOSE)
     ne = next_events(s, ev)

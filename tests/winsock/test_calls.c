@@ -272,12 +272,10 @@ TEST(test_shutdown_makes_later_sends_and_receives_wsaeshutdown) {
   LINGER lg = {1, 0};
   ASSERT_EQ(setsockopt(c2, SOL_SOCKET, SO_LINGER, (char *)&lg, sizeof lg), 0);
   closesocket(c2);
-  Sleep(20);
-  int r, err = 0;
-  for (int i = 0; i < 3 && (r = send(s2, "x", 1, 0)) != SOCKET_ERROR; i++)
-    Sleep(10);
-  err = WSAGetLastError();
-  ASSERT_EQ(err, WSAECONNRESET);
+  WSAPOLLFD pf = {s2, POLLRDNORM, 0}; /* until the reset has arrived */
+  ASSERT_EQ(WSAPoll(&pf, 1, 5000), 1);
+  ASSERT_EQ(send(s2, "x", 1, 0), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSAECONNRESET);
   /* A new socket under a shut socket's number starts clean. */
   closesocket(s);
   SOCKET c3, s3 = tcp_pair(&c3);
