@@ -78,7 +78,11 @@ struct wse_served {
   _Atomic bool armed;        /* in epoll now */
   _Atomic bool stopped;      /* wse_served_stop ran: never armed or listed */
   _Atomic bool handing_back; /* unwatched, taken back at back_at */
-  _Atomic wsevent_time_t back_at;
+  wsevent_time_t back_at;    /* under the mutex */
+  /* A waiter came and went again since back_at was set: the reactor
+   * looks again a grace period later instead of taking it back (a mark,
+   * not a new back_at, so that a wait pays no clock read per source). */
+  _Atomic bool left_again;
   /* Armed whatever its watchers: they poll nothing for it (a socket whose
    * state waiters cannot poll, as one selected before listen()). */
   _Atomic bool keep;

@@ -37,8 +37,9 @@ static bool running, stopping, hooks_installed;
 
 /*
  * Served sources that no waiter polls any more but that the reactor has
- * not taken back yet: it does after GRACE_NS without a waiter, so a loop
- * that keeps waiting (an echo server) costs no epoll_ctl per wait.
+ * not taken back yet: it does after GRACE_NS (to twice that) without a
+ * waiter, so a loop that keeps waiting (an echo server) costs no
+ * epoll_ctl per wait.
  * Under the mutex; the reactor's epoll timeout follows the earliest.
  */
 #define GRACE_NS 10000000LL
@@ -316,6 +317,7 @@ int wse_served_init(struct wse_served *sv, wse_io_cb cb, void *ctx, int fd,
   sv->armed = false;
   sv->stopped = false;
   sv->handing_back = false;
+  sv->left_again = false;
   sv->keep = false;
   return wse_reactor_register(cb, ctx, &sv->io);
 }
@@ -357,6 +359,7 @@ static void hand_back(struct wse_served *sv) {
     return; /* forgotten while a waiter polled it, and freed once that
                waiter lets go: listed, it would dangle */
   sv->back_at = up()->xNow() + GRACE_NS;
+  sv->left_again = false;
   if (sv->handing_back)
     return; /* the reactor wakes before the new moment, and looks again */
   bool wake = handing_back == NULL;
@@ -389,8 +392,7 @@ void wse_served_changed(struct wse_served *sv) {
   } else if (!atomic_load_explicit(&sv->armed, memory_order_relaxed) &&
              atomic_load_explicit(&sv->handing_back, memory_order_relaxed)) {
     /* On its way back already: push the moment back. */
-    atomic_store_explicit(&sv->back_at, up()->xNow() + GRACE_NS,
-                          memory_order_relaxed);
+    atomic_store_explicit(&sv->left_again, true, memory_order_relaxed);
     return;
   }
   pthread_mutex_lock(&wse_reactor_mutex);
@@ -431,6 +433,9 @@ static int take_back(void) {
   while (*p != NULL) {
     struct wse_served *sv = *p;
     bool watched = up()->xSourceWatchers(sv->source) > 0;
+    if (!watched && sv->back_at <= now &&
+        atomic_exchange_explicit(&sv->left_again, false, memory_order_relaxed))
+      sv->back_at = now + GRACE_NS; /* a waiter left again since */
     if (watched || sv->back_at <= now) {
       *p = sv->next_back;
       sv->handing_back = false;
