@@ -48,6 +48,7 @@ static void on_thread_exit(void *arg) {
   th->waiter = NULL;
   wse_unlock();
   self = NULL;
+  wse_epset_close(&th->epset);
   /* Outside the lock: a release function may call back into wsevent. */
   discard(apc, true);
   /* Its sources detach (their providers hear it from detached()). */
@@ -87,6 +88,7 @@ int wse_thread_current(struct wse_thread **out) {
   atomic_store(&th->apc_count, 0);
   th->data = NULL;
   th->wake_fd = -1;
+  wse_epset_init(&th->epset);
   atomic_store(&th->alert, 0);
   if (pthread_setspecific(exit_key, th) != 0) {
     atomic_store(&s->state, ((uint64_t)gen << 32) | WSE_CLOSED);
@@ -244,6 +246,9 @@ void wse_thread_after_fork(struct wse_slot *s) {
     close(th->wake_fd);
     th->wake_fd = -1;
   }
+  /* Its epoll set is the parent's instance too (it holds the parent's
+   * wake descriptor): close the child's copy, untouched. */
+  wse_epset_close(&th->epset);
   if (th == self)
     return;
   /* Every other thread is gone in the child: its id dies with it.  Its

@@ -255,6 +255,15 @@ struct wse_apc {
   void *context;
 };
 
+/* A thread's epoll set for its polling waits (epset.c); owner only. */
+struct wse_epset {
+  int ep;                 /* -1 until needed */
+  uint32_t seq;           /* the last wait that synced it */
+  uint32_t tag;           /* the last registration's */
+  size_t cap;
+  struct wse_epreg *regs; /* by descriptor */
+};
+
 struct wse_thread {
   struct wse_slot slot;
   /* Under the dispatcher lock: */
@@ -264,6 +273,7 @@ struct wse_thread {
   void *data;                /* wsevent_thread_set_data, owner thread only */
   int wake_fd;               /* eventfd for polling waits, -1 until needed;
                                 closed under the lock */
+  struct wse_epset epset;    /* owner thread only */
   /* An event never set, made on demand, whose wait sources every
    * alertable wait of the thread polls (wsevent_thread_alert_event). */
   _Atomic uint64_t alert;
@@ -393,6 +403,8 @@ WSE_HIDDEN extern _Atomic uint64_t wse_sources_gen;
 
 struct wse_pollset {
   size_t n, cap;             /* sources */
+  struct wse_thread *th;     /* the polling thread: its wake fd, epoll set */
+  bool epoll;                /* polled through th's epoll set */
   struct pollfd *pfds;       /* [0]: the wake eventfd; [1 + i]: srcs[i] */
   struct wse_source **srcs;  /* each referenced */
   bool *changed;             /* pollers crossed zero: notify the provider */
@@ -403,8 +415,8 @@ struct wse_pollset {
   bool changed_stack[WSE_POLL_STACK];
 };
 
-WSE_HIDDEN void wse_pollset_init(struct wse_pollset *ps, int wake_fd,
-                                 bool watch);
+WSE_HIDDEN void wse_pollset_init(struct wse_pollset *ps,
+                                 struct wse_thread *th, bool watch);
 /* Under the lock: take the sources of w's events; false if there is none. */
 WSE_HIDDEN bool wse_pollset_build(struct wse_pollset *ps,
                                   const struct wse_waiter *w);
@@ -417,6 +429,21 @@ WSE_HIDDEN void wse_pollset_free(struct wse_pollset *ps);
 WSE_HIDDEN int wse_sleep_polling(struct wse_waiter *w,
                                  struct wse_pollset sets[2], int *cur,
                                  wsevent_time_t deadline, bool interruptible);
+
+/* ---- a thread's epoll set (epset.c) ---- */
+
+WSE_HIDDEN void wse_epset_init(struct wse_epset *es);
+/* Close the instance and free the table (thread exit; fork child). */
+WSE_HIDDEN void wse_epset_close(struct wse_epset *es);
+/* Register what ps polls that the set lacks; false if ps must be polled
+ * with ppoll instead (then nothing in the set is wrong, only missing). */
+WSE_HIDDEN bool wse_epset_sync(struct wse_epset *es, struct wse_pollset *ps);
+/* ppoll(2) of ps through the set: fills the revents of what is ready and
+ * returns their number (0 may also mean a report that was not ps's), or
+ * -1 with errno.  May turn ps->epoll off. */
+WSE_HIDDEN int wse_epset_wait(struct wse_epset *es, struct wse_pollset *ps,
+                              const struct timespec *timeout);
+
 /* The table's entries (provider.c). */
 WSE_HIDDEN int wse_source_attach(wsevent_t event,
                                  const struct wsevent_source_ops *ops,

@@ -28,19 +28,27 @@
  * provider that leaves a descriptor ready with nothing to do would make
  * it spin) and sleeps on its futex, leaving them to their provider. */
 #define MAX_IDLE_ROUNDS 1000
+/* From this many sources on, a wait polls through its thread's epoll set
+ * (epset.c) rather than ppoll(2).  Chosen by measurement. */
+#ifndef EPOLL_MIN_SOURCES
+#define EPOLL_MIN_SOURCES 2
+#endif
 
 _Atomic uint64_t wse_sources_gen = 1;
 static uint64_t build_seq; /* under the lock: marks sources already taken */
 
-void wse_pollset_init(struct wse_pollset *ps, int wake_fd, bool watch) {
+void wse_pollset_init(struct wse_pollset *ps, struct wse_thread *th,
+                      bool watch) {
   ps->n = 0;
+  ps->th = th;
+  ps->epoll = false;
   ps->cap = WSE_POLL_STACK;
   ps->pfds = ps->pfd_stack;
   ps->srcs = ps->src_stack;
   ps->changed = ps->changed_stack;
   ps->watch = watch;
   ps->gen = 0;
-  ps->pfds[0].fd = wake_fd;
+  ps->pfds[0].fd = th->wake_fd;
   ps->pfds[0].events = POLLIN;
   ps->pfds[0].revents = 0;
 }
@@ -137,11 +145,18 @@ void wse_pollset_free(struct wse_pollset *ps) {
   ps->n = 0;
 }
 
+/* Poll ps through the thread's epoll set if it is worth it (more than one
+ * source: for one, a ppoll(2) costs no more) and possible.  Also for a
+ * wait that looks only once: the registrations stay for the next. */
+static void choose(struct wse_pollset *ps) {
+  ps->epoll = ps->n >= EPOLL_MIN_SOURCES && wse_epset_sync(&ps->th->epset, ps);
+}
+
 /* Build the other set, drop the current one, and switch to the other. */
 static void rebuild(struct wse_waiter *w, struct wse_pollset sets[2],
                     int *cur) {
   struct wse_pollset *old = &sets[*cur], *fresh = &sets[!*cur];
-  wse_pollset_init(fresh, old->pfds[0].fd, old->watch);
+  wse_pollset_init(fresh, old->th, old->watch);
   wse_lock();
   if (!w->satisfied)
     wse_pollset_build(fresh, w);
@@ -151,6 +166,7 @@ static void rebuild(struct wse_waiter *w, struct wse_pollset sets[2],
   wse_pollset_notify(old);
   wse_pollset_free(old);
   *cur = !*cur;
+  choose(fresh);
 }
 
 static void drain(int fd) {
@@ -170,6 +186,8 @@ static void begin(struct wse_waiter *w, struct wse_pollset sets[2], int *cur) {
   }
   if (ps->gen != atomic_load(&wse_sources_gen))
     rebuild(w, sets, cur);
+  else
+    choose(ps);
 }
 
 int wse_sleep_polling(struct wse_waiter *w, struct wse_pollset sets[2],
@@ -203,7 +221,8 @@ int wse_sleep_polling(struct wse_waiter *w, struct wse_pollset sets[2],
       rel.tv_nsec = (long)(left % NS);
       tp = &rel;
     }
-    int n = ppoll(ps->pfds, ps->n + 1, tp, NULL);
+    int n = ps->epoll ? wse_epset_wait(&ps->th->epset, ps, tp)
+                      : ppoll(ps->pfds, ps->n + 1, tp, NULL);
     int err = errno;
     expected = WSE_W_POLLING;
     if (!atomic_compare_exchange_strong(&w->futex, &expected, WSE_W_AWAKE))
@@ -221,12 +240,16 @@ int wse_sleep_polling(struct wse_waiter *w, struct wse_pollset sets[2],
         return WSEVENT_TIMEOUT;
       continue;
     }
-    if (ps->pfds[0].revents)
+    /* (The epoll path fills in only what is ready: clear as we go.) */
+    if (ps->pfds[0].revents) {
+      ps->pfds[0].revents = 0;
       drain(ps->pfds[0].fd);
+    }
     bool ran = false;
     for (size_t i = 0; i < ps->n; i++) {
       short revents = ps->pfds[1 + i].revents;
       if (revents != 0) {
+        ps->pfds[1 + i].revents = 0;
         ps->srcs[i]->ops->ready(ps->srcs[i]->context, revents);
         ran = true;
       }

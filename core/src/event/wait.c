@@ -444,11 +444,12 @@ static int sleep_direct(struct wse_waiter *w, wsevent_time_t deadline,
 /*
  * The locked path, shared by wsevent_wait_multiple and wsevent_sleep
  * (count 0).  th is the caller's thread record when the wait is alertable;
- * wake_fd its wake eventfd when the events have sources to poll, else -1.
+ * poller the caller's thread record when the events have sources to poll
+ * (it has a wake eventfd), else NULL.
  */
 static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
                        wsevent_time_t deadline, size_t *index,
-                       struct wse_thread *th, int wake_fd) {
+                       struct wse_thread *th, struct wse_thread *poller) {
   struct wse_entry stack_entries[STACK_ENTRIES];
   struct wse_entry *entries = stack_entries;
   struct wse_pollset sets[2];
@@ -467,7 +468,7 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
   w.alertable = th;
   /* A wait that may poll descriptors cannot sleep on the named events'
    * words too: the monitor thread serves it. */
-  w.monitored = wake_fd >= 0;
+  w.monitored = poller != NULL;
 
   wse_lock();
   if (!wse_waiter_link(&w, handles, index)) {
@@ -490,12 +491,12 @@ static int wait_locked(const wsevent_t *handles, size_t count, unsigned flags,
   }
   bool past = deadline <= wsevent_now();
   bool polling = false;
-  if (!w.satisfied && !wse_try_satisfy(&w, false) && wake_fd >= 0) {
+  if (!w.satisfied && !wse_try_satisfy(&w, false) && poller != NULL) {
     /* A wait that only looks once does not make providers stand down. */
-    wse_pollset_init(&sets[0], wake_fd, !past);
+    wse_pollset_init(&sets[0], poller, !past);
     polling = wse_pollset_build(&sets[0], &w);
     if (polling)
-      w.wake_fd = wake_fd;
+      w.wake_fd = poller->wake_fd;
     else
       wse_pollset_free(&sets[0]);
   }
@@ -603,7 +604,7 @@ int wsevent_wait_multiple_until(const wsevent_t *handles, size_t count,
   if (r == NOTHING && !sources && (deadline == 0 || deadline <= wsevent_now()))
     return WSEVENT_TIMEOUT;
 
-  int wake_fd = -1;
+  struct wse_thread *poller = NULL;
   if (!sources && th != NULL) {
     wse_lock();
     sources = wse_thread_alert_sources(th) != NULL;
@@ -613,10 +614,11 @@ int wsevent_wait_multiple_until(const wsevent_t *handles, size_t count,
     struct wse_thread *self = th;
     /* Without a wake descriptor, the wait sleeps on its futex and the
      * providers serve their sources. */
-    if (self != NULL || wse_thread_current(&self) == WSEVENT_OK)
-      wake_fd = wse_thread_wake_fd(self);
+    if ((self != NULL || wse_thread_current(&self) == WSEVENT_OK) &&
+        wse_thread_wake_fd(self) >= 0)
+      poller = self;
   }
-  r = wait_locked(handles, count, flags, deadline, index, th, wake_fd);
+  r = wait_locked(handles, count, flags, deadline, index, th, poller);
   if (r == WSEVENT_IO_COMPLETION)
     wse_run_completions(th);
   return r;
@@ -641,19 +643,19 @@ int wsevent_sleep_until(wsevent_time_t deadline, unsigned flags) {
   r = alertable_start(flags, &th);
   if (r != WSEVENT_OK)
     return r;
-  int wake_fd = -1;
+  struct wse_thread *poller = NULL;
   if (th != NULL) {
     /* An alertable sleep polls what its routines wait for (once, if the
      * deadline has passed). */
     wse_lock();
     bool sources = wse_thread_alert_sources(th) != NULL;
     wse_unlock();
-    if (sources)
-      wake_fd = wse_thread_wake_fd(th);
+    if (sources && wse_thread_wake_fd(th) >= 0)
+      poller = th;
   }
-  if (wake_fd < 0 && (deadline == 0 || deadline <= wsevent_now()))
+  if (poller == NULL && (deadline == 0 || deadline <= wsevent_now()))
     return WSEVENT_OK;
-  r = wait_locked(NULL, 0, flags, deadline, &index, th, wake_fd);
+  r = wait_locked(NULL, 0, flags, deadline, &index, th, poller);
   if (r == WSEVENT_IO_COMPLETION)
     wse_run_completions(th);
   return r == WSEVENT_TIMEOUT ? WSEVENT_OK : r;
