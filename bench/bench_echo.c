@@ -43,6 +43,13 @@ static void nodelay(int fd) {
 
 /* ---- the overlapped server ---- */
 
+/* The servers vouch for their sockets (WSEVENT_OV_SAME_SOCKET): they close
+ * them only through the library, as a Winsock program with closesocket. */
+static void close_socket(int fd) {
+  wsevent_socket_closing(fd);
+  close(fd);
+}
+
 struct conn {
   wsevent_overlapped_t rov, sov;
   int fd;
@@ -60,7 +67,7 @@ static void on_received(int status, size_t bytes, wsevent_overlapped_t *ov,
   (void)flags;
   struct conn *c = ov->context;
   if (status != WSEVENT_OK || bytes == 0) {
-    close(c->fd);
+    close_socket(c->fd);
     free(c);
     return;
   }
@@ -68,7 +75,7 @@ static void on_received(int status, size_t bytes, wsevent_overlapped_t *ov,
   wsevent_buf_t b = {bytes, c->buf};
   c->sov = (wsevent_overlapped_t){.context = c, .options = WSEVENT_OV_SAME_SOCKET};
   if (wsevent_send_overlapped(c->fd, &b, 1, 0, &c->sov, on_sent) < 0) {
-    close(c->fd);
+    close_socket(c->fd);
     free(c);
   }
 }
@@ -77,7 +84,7 @@ static void on_sent(int status, size_t bytes, wsevent_overlapped_t *ov, int flag
   (void)bytes, (void)flags;
   struct conn *c = ov->context;
   if (status != WSEVENT_OK) {
-    close(c->fd);
+    close_socket(c->fd);
     free(c);
     return;
   }
@@ -88,7 +95,7 @@ static void receive(struct conn *c) {
   wsevent_buf_t b = {sizeof c->buf, c->buf};
   c->rov = (wsevent_overlapped_t){.context = c, .options = WSEVENT_OV_SAME_SOCKET};
   if (wsevent_recv_overlapped(c->fd, &b, 1, 0, &c->rov, on_received) < 0) {
-    close(c->fd);
+    close_socket(c->fd);
     free(c);
   }
 }
@@ -139,7 +146,7 @@ static void *overlapped_event_server(void *arg) {
     if (c->fd < 0)
       continue;
     if (c->rov.status != WSEVENT_OK || c->rov.bytes == 0) {
-      close(c->fd);
+      close_socket(c->fd);
       c->fd = -1;
       open--;
       continue;

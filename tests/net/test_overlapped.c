@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../tap.h"
+#include "internal.h" /* wse_sources_gen: what the provider attaches */
 #include "wsevent.h"
 
 /* ---- helpers ---- */
@@ -302,6 +303,44 @@ TEST(test_a_loop_that_keeps_waiting_keeps_its_sockets_from_the_reactor) {
   ASSERT_EQ(wsevent_sleep(0, WSEVENT_ALERTABLE), WSEVENT_IO_COMPLETION);
   close(c);
   close(s);
+}
+
+/* A socket keeps one wait source across its operations, on the event they
+ * complete through.  When the program moves to another event (it closed
+ * the first), the source moves with it: a loop on the new event must not
+ * attach (and detach) a source per operation, each of which makes every
+ * polling waiter of the process build its poll set again. */
+TEST(test_a_sockets_source_follows_its_operations_to_a_new_event) {
+  int c, s = tcp_pair(&c);
+  char buf[8];
+  wsevent_buf_t b = {sizeof buf, buf};
+  wsevent_t first = new_event();
+  wsevent_overlapped_t ov = record(first);
+  ov.options = WSEVENT_OV_SAME_SOCKET;
+  ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+  ASSERT_EQ(send(c, "a", 1, 0), 1);
+  ASSERT_EQ(wsevent_wait(first, 5000), WSEVENT_OK);
+  ASSERT_EQ(wsevent_close(first), WSEVENT_OK);
+  wsevent_t next = new_event();
+  enum { ROUNDS = 40 };
+  uint64_t gen0 = 0;
+  for (int i = 0; i < ROUNDS; i++) {
+    if (i == ROUNDS / 2)
+      gen0 = atomic_load(&wse_sources_gen);
+    ov = record(next);
+    ov.options = WSEVENT_OV_SAME_SOCKET;
+    ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, NULL), WSEVENT_IO_PENDING);
+    ASSERT_EQ(send(c, "b", 1, 0), 1);
+    ASSERT_EQ(wsevent_wait(next, 5000), WSEVENT_OK);
+    ASSERT_EQ(ov.status, WSEVENT_OK);
+    ASSERT_EQ(ov.bytes, 1);
+  }
+  /* An attach and a detach per operation would move it twice a round. */
+  ASSERT_LT(atomic_load(&wse_sources_gen) - gen0, ROUNDS / 2);
+  wsevent_socket_closing(s);
+  close(s);
+  close(c);
+  wsevent_close(next);
 }
 
 /* A receive started right after one that emptied the stream is queued

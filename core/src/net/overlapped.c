@@ -858,6 +858,16 @@ static bool join_tset(struct ovsock *s, wsevent_thread_t thread, wsevent_t alert
   return true;
 }
 
+/* Whether an operation of s other than op is watched through s's source. */
+static bool source_in_use(const struct ovsock *s, const struct op *op) {
+  const struct queue *qs[] = {&s->in, &s->out};
+  for (int k = 0; k < 2; k++)
+    for (const struct op *o = qs[k]->head; o != NULL; o = o->next)
+      if (o != op && o->covered)
+        return true;
+  return false;
+}
+
 /* Under the mutex: op is pending on s: attach a source to its event, or,
  * with a routine, to the starting thread's alert event (its alertable
  * waits poll that one).  A failure leaves the operation to the reactor. */
@@ -874,6 +884,14 @@ static void attach_source(struct ovsock *s, struct op *op) {
   if (event == 0)
     return;
   short events = op->kind == OP_RECV || op->kind == OP_ACCEPT ? POLLIN : POLLOUT;
+  if (s->src != 0 && s->src_event != event && !source_in_use(s, op)) {
+    /* The socket's source is on an event no pending operation uses any
+     * more (the program moved to another, or closed it): it moves to this
+     * one, so that a loop on the new event attaches nothing per
+     * operation.  (Its detached() takes no lock of ours.) */
+    up()->xSourceDetach(s->src);
+    s->src = 0;
+  }
   if (s->src != 0 && s->src_event == event) {
     /* The socket's source serves it: usually nothing to change. */
     short want = s->src_events | events;
