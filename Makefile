@@ -341,16 +341,21 @@ $(B)/lua-bench/benchhelper.so: bench/lua_benchhelper.c $(CORE_HDR)
 	$(CC) $(CPPFLAGS_CORE) $(LUA_CFLAGS) $(CFLAGS) $(WARN) -shared -fPIC \
 	  -fvisibility=hidden $< -o $@ -lpthread
 
-bench-all: $(B)/bench_core $(B)/bench_echo $(B)/bench_named $(PY_EXT_STAMP) $(LUA_SO) $(B)/lua-bench/benchhelper.so
+$(B)/echo_client: bench/echo_client.c bench/bench.h
+	$(CC) $(CFLAGS) $(WARN) $< -o $@
+
+bench-all: $(B)/bench_core $(B)/bench_echo $(B)/bench_named $(B)/echo_client \
+           $(PY_EXT_STAMP) $(LUA_SO) $(B)/lua-bench/benchhelper.so
 	$(B)/bench_core
 	@echo
 	$(B)/bench_named
 	@echo
 	$(B)/bench_echo
 	@echo
-	PYTHONPATH=python $(PYTHON) bench/bench_python.py
+	WSEVENT_ECHO_CLIENT=$(B)/echo_client PYTHONPATH=python $(PYTHON) bench/bench_python.py
 	@echo
-	LUA_CPATH='$(B)/lua/?.so;$(B)/lua-bench/?.so;;' $(LUA) bench/bench_lua.lua
+	WSEVENT_ECHO_CLIENT=$(B)/echo_client LUA_CPATH='$(B)/lua/?.so;$(B)/lua-bench/?.so;;' \
+	  $(LUA) bench/bench_lua.lua
 
 # ---- sanitizers and valgrind -----------------------------------------------
 

@@ -5,9 +5,13 @@ local wsevent = require "wsevent"
 local socket = require "socket"
 
 -- ---- a loopback echo server: event_select against socket.select ---------
--- Each server runs in its own process (this file with --serve KIND); one
--- client drives ten connections (64-byte round trips) with socket.select,
--- the same for both, and counts round trips per second.
+-- Each server runs in its own process (this file with --serve KIND); a load
+-- generator in C (bench/echo_client.c) drives ten connections (64-byte
+-- round trips) and counts round trips per second.  A client in Lua costs
+-- as much per message as the cheapest server and set the pace for all of
+-- them.  A second socket.select server runs in the same rounds as a
+-- control: the spread between two identical servers is this machine's
+-- noise.
 
 local function serve_select(l)
   l:settimeout(0)
@@ -105,32 +109,14 @@ end
 
 local h = require "benchhelper"
 
+local ECHO_CLIENT = os.getenv("WSEVENT_ECHO_CLIENT") or
+                    (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/../build/echo_client"
+
 local function echo_client(port, seconds)
-  local conns, got, msg = {}, {}, string.rep("x", 64)
-  for i = 1, 10 do
-    local c = assert(socket.connect("127.0.0.1", port))
-    c:setoption("tcp-nodelay", true)
-    c:settimeout(0)
-    conns[i], got[c] = c, 0
-  end
-  for _, c in ipairs(conns) do c:send(msg) end
-  local trips, t0 = 0, h.now()
-  local now = t0
-  while now - t0 < seconds do
-    local ready = socket.select(conns, nil, 1)
-    for _, c in ipairs(ready) do
-      local data, _, partial = c:receive(65536)
-      got[c] = got[c] + #(data or partial)
-      while got[c] >= 64 do
-        got[c] = got[c] - 64
-        trips = trips + 1
-        c:send(msg)
-      end
-    end
-    now = h.now()
-  end
-  for _, c in ipairs(conns) do c:close() end
-  return trips / (now - t0)
+  local p = assert(io.popen(string.format("%s %d 10 %g", ECHO_CLIENT, port, seconds)))
+  local rate = tonumber(p:read("l"))
+  p:close()
+  return assert(rate, "echo_client failed")
 end
 
 local function start_server(kind)
@@ -207,9 +193,12 @@ end
 
 print(string.format("wsevent Lua benchmark: %d interleaved rounds of %d round trips\n",
                     ROUNDS, TRIPS))
-print(string.format("| %-48s | %17s | %-22s |      |", "measure", "value", "target"))
-print("|" .. string.rep("-", 50) .. "|" .. string.rep("-", 19) .. "|" ..
-      string.rep("-", 24) .. "|------|")
+local function header()
+  print(string.format("| %-48s | %17s | %-22s |      |", "measure", "value", "target"))
+  print("|" .. string.rep("-", 50) .. "|" .. string.rep("-", 19) .. "|" ..
+        string.rep("-", 24) .. "|------|")
+end
+header()
 row("one-way wake, Lua waiter + C thread (median)", median(lua_ns), "ns")
 row("one-way wake, C waiter + C thread (median)", median(c_ns), "ns")
 local m = median(ratios)
@@ -219,29 +208,38 @@ row("ev:is_set() per call", median(is_set_ns), "ns")
 row("empty C function per call", median(noop_ns), "ns")
 row("ev:set() / empty C function", median(set_ratio), "x")
 
--- The echo servers, interleaved.
-local kinds = {"wsevent", "select", "overlapped"}
-local servers, rates = {}, {wsevent = {}, select = {}, overlapped = {}}
+-- The echo servers, interleaved (the order alternates: no position wins).
+local ECHO_ROUNDS, ECHO_SECONDS = 15, 0.4
+local kinds = {"wsevent", "select", "overlapped", "select (control)"}
+local servers, rates = {}, {}
 for _, kind in ipairs(kinds) do
-  local p, port, pid = start_server(kind)
+  local p, port, pid = start_server(kind:match("^%S+"))
   servers[kind] = {p = p, port = port, pid = pid}
+  rates[kind] = {}
 end
-local echo_ratio, ov_ratio = {}, {}
-for r = 1, 7 do
-  for _, kind in ipairs(kinds) do
-    rates[kind][r] = echo_client(servers[kind].port, 0.5)
+for r = 1, ECHO_ROUNDS do
+  for i = 1, #kinds do
+    local kind = kinds[r % 2 == 1 and i or #kinds + 1 - i]
+    rates[kind][r] = echo_client(servers[kind].port, ECHO_SECONDS)
   end
-  echo_ratio[r] = rates.wsevent[r] / rates.select[r]
-  ov_ratio[r] = rates.overlapped[r] / rates.select[r]
 end
 for _, sv in pairs(servers) do
   os.execute("kill " .. sv.pid)
   sv.p:close()
 end
-row("echo server, event_select (round trips/s)", median(rates.wsevent), "/s")
-row("echo server, socket.select (round trips/s)", median(rates.select), "/s")
-local em = median(echo_ratio)
+local function ratio(a, b)
+  local t = {}
+  for r = 1, ECHO_ROUNDS do t[r] = rates[a][r] / rates[b][r] end
+  return median(t)
+end
+print(string.format("\nWhole programs: %d interleaved rounds of %g s, 10 connections, " ..
+                    "driven by bench/echo_client.c\n", ECHO_ROUNDS, ECHO_SECONDS))
+header()
+for _, kind in ipairs(kinds) do
+  row("echo server, " .. kind .. " (round trips/s)", median(rates[kind]), "/s")
+end
+row("control: socket.select / socket.select", ratio("select (control)", "select"), "x")
+local em = ratio("wsevent", "select")
 row("echo server, event_select / socket.select", em, "x", ">= 1x", em >= 1)
-row("echo server, overlapped (round trips/s)", median(rates.overlapped), "/s")
-local om = median(ov_ratio)
+local om = ratio("overlapped", "select")
 row("echo server, overlapped / socket.select", om, "x", ">= 1x", om >= 1)
