@@ -119,6 +119,8 @@ WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_event_functions[];
 WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_wait_functions[];
 WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_completion_functions[];
 WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_network_functions[];
+/* The module table on top: put the functions that keep upvalues in it. */
+WSE_LUA_HIDDEN void wse_lua_open_network(lua_State *L);
 WSE_LUA_HIDDEN extern const luaL_Reg wse_lua_overlapped_functions[];
 
 #endif

@@ -205,6 +205,7 @@ __attribute__((visibility("default"))) int luaopen_wsevent(lua_State *L) {
   luaL_setfuncs(L, wse_lua_wait_functions, 0);
   luaL_setfuncs(L, wse_lua_completion_functions, 0);
   luaL_setfuncs(L, wse_lua_network_functions, 0);
+  wse_lua_open_network(L);
   luaL_setfuncs(L, wse_lua_overlapped_functions, 0);
   create_meta(L);
   wse_lua_create_operation_meta(L);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "glue.h"
@@ -15,7 +16,66 @@ static const char *const fd_names[WSEVENT_FD_MAX_EVENTS] = {
     "read", "write", "oob", "accept", "connect", "close",
     "qos", "group_qos", "routing_interface_change", "address_list_change"};
 
-/* A descriptor from an integer or an object with :getfd() (luasocket). */
+/* A descriptor from an integer or an object with :getfd() (luasocket).
+ *
+ * Calling getfd through the object's metatable is most of what a recv,
+ * send or enumeration costs in Lua (a method lookup, a call, and
+ * luasocket's class check, which makes a string): three per message in an
+ * echo loop.  luasocket keeps the descriptor in the first member of its
+ * objects (t_socket sock: an int on Unix, -1 once closed), which is what
+ * getfd returns.  So for an object of one of its classes (by the metatable's
+ * __name), the glue reads it there, once the class has shown, by a getfd
+ * call that returned the same descriptor, that its objects are laid out so
+ * (a luasocket built otherwise keeps the getfd calls).  The verdict is kept
+ * per metatable in a weak-keyed registry table. */
+static const char peek_key = 0;
+
+static const char *const luasocket_classes[] = {
+    "tcp{client}", "tcp{server}", "tcp{master}", "udp{connected}",
+    "udp{unconnected}", NULL};
+
+/* The descriptor of the luasocket object at arg read in place; -2 if its
+ * class is not known to keep it there (pushes nothing). */
+static int peek_fd(lua_State *L, int arg) {
+  if (lua_rawlen(L, arg) < sizeof(int) || !lua_getmetatable(L, arg))
+    return -2;
+  wse_lua_push_registry_table(L, &peek_key, "k");
+  lua_pushvalue(L, -2);
+  int verdict = lua_rawget(L, -2);
+  bool peekable = lua_toboolean(L, -1);
+  lua_pop(L, 3);
+  if (verdict != LUA_TNIL)
+    return peekable ? *(const int *)lua_touserdata(L, arg) : -2;
+  return -2;
+}
+
+/* After getfd returned fd (>= 0) for the userdata at arg: judge its class
+ * if it is luasocket's and not judged yet. */
+static void judge_class(lua_State *L, int arg, int fd) {
+  if (lua_rawlen(L, arg) < sizeof(int) || !lua_getmetatable(L, arg))
+    return;
+  bool known = false;
+  if (lua_getfield(L, -1, "__name") == LUA_TSTRING)
+    for (int i = 0; luasocket_classes[i] != NULL && !known; i++)
+      known = strcmp(lua_tostring(L, -1), luasocket_classes[i]) == 0;
+  lua_pop(L, 1);
+  if (!known) {
+    lua_pop(L, 1);
+    return;
+  }
+  wse_lua_push_registry_table(L, &peek_key, "k");
+  lua_pushvalue(L, -2);
+  if (lua_rawget(L, -2) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, *(const int *)lua_touserdata(L, arg) == fd);
+    lua_rawset(L, -3);
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+}
+
 int wse_lua_check_fd(lua_State *L, int arg) {
   arg = lua_absindex(L, arg);
   if (lua_type(L, arg) == LUA_TNUMBER) {
@@ -27,6 +87,11 @@ int wse_lua_check_fd(lua_State *L, int arg) {
     luaL_argcheck(L, fd >= 0 && fd <= INT_MAX, arg, "not a descriptor (out of range)");
     return (int)fd;
   }
+  if (lua_type(L, arg) == LUA_TUSERDATA) {
+    int fd = peek_fd(L, arg);
+    if (fd >= 0)
+      return fd; /* (-1, closed: getfd says so below, with the message) */
+  }
   if (lua_type(L, arg) == LUA_TUSERDATA || lua_type(L, arg) == LUA_TTABLE) {
     lua_getfield(L, arg, "getfd"); /* through __index */
     if (lua_isfunction(L, -1)) {
@@ -37,6 +102,8 @@ int wse_lua_check_fd(lua_State *L, int arg) {
       lua_Integer fd = lua_tointegerx(L, -1, &exact);
       if (exact && fd >= 0 && fd <= INT_MAX) {
         lua_pop(L, 1);
+        if (lua_type(L, arg) == LUA_TUSERDATA)
+          judge_class(L, arg, (int)fd);
         return (int)fd;
       }
       if (exact && fd < 0) {
@@ -141,6 +208,33 @@ static int l_event_select(lua_State *L) {
   return 1;
 }
 
+/*
+ * enum_network_events' result: a table with `events`, a true field per
+ * event that occurred, and `errors` (by name, each event's errno).  Two
+ * tables per call, each field set by name, were most of an echo loop's
+ * cost per message in Lua.  The names are made once, as upvalues; and
+ * when every error is 0, as it nearly always is, `errors` is made only if
+ * it is read: the result's metatable builds it then (a 0 for each event
+ * that occurred) and stores it in the table.
+ */
+enum { UP_META = 1, UP_EVENTS, UP_ERRORS, UP_NAMES };
+
+static int lazy_errors(lua_State *L) {
+  if (lua_type(L, 2) != LUA_TSTRING || strcmp(lua_tostring(L, 2), "errors") != 0)
+    return 0;
+  lua_createtable(L, 0, 2);
+  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++) {
+    if (lua_getfield(L, 1, fd_names[i]) == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
+      lua_pushinteger(L, 0);
+      lua_setfield(L, -3, fd_names[i]);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, 1, "errors");
+  return 1;
+}
+
 static int l_enum_network_events(lua_State *L) {
   int fd = wse_lua_check_fd(L, 1);
   wsevent_t h = lua_isnoneornil(L, 2) ? 0 : wse_lua_check_event(L, 2)->handle;
@@ -148,20 +242,50 @@ static int l_enum_network_events(lua_State *L) {
   int r = wsevent_enum_network_events_ex(fd, h, &ne, same_socket(L, 1, fd));
   if (r != WSEVENT_OK)
     return wse_lua_fail(L, r);
-  lua_createtable(L, 0, 4);
+  bool errors = false;
+  int n = 0;
+  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
+    if (ne.network_events & (1L << i)) {
+      n++;
+      errors = errors || ne.error_code[i] != 0;
+    }
+  lua_createtable(L, 0, 1 + n + errors);
+  lua_pushvalue(L, lua_upvalueindex(UP_EVENTS));
   lua_pushinteger(L, ne.network_events);
-  lua_setfield(L, -2, "events");
-  lua_newtable(L); /* errors */
-  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++) {
-    if (!(ne.network_events & (1L << i)))
-      continue;
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -3, fd_names[i]);
-    lua_pushinteger(L, ne.error_code[i]);
-    lua_setfield(L, -2, fd_names[i]);
+  lua_rawset(L, -3);
+  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
+    if (ne.network_events & (1L << i)) {
+      lua_pushvalue(L, lua_upvalueindex(UP_NAMES + i));
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -3);
+    }
+  if (!errors) {
+    lua_pushvalue(L, lua_upvalueindex(UP_META));
+    lua_setmetatable(L, -2);
+    return 1;
   }
-  lua_setfield(L, -2, "errors");
+  lua_pushvalue(L, lua_upvalueindex(UP_ERRORS));
+  lua_createtable(L, 0, n);
+  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
+    if (ne.network_events & (1L << i)) {
+      lua_pushvalue(L, lua_upvalueindex(UP_NAMES + i));
+      lua_pushinteger(L, ne.error_code[i]);
+      lua_rawset(L, -3);
+    }
+  lua_rawset(L, -3);
   return 1;
+}
+
+void wse_lua_open_network(lua_State *L) {
+  lua_createtable(L, 0, 1); /* the result's metatable */
+  lua_pushcfunction(L, lazy_errors);
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "events");
+  lua_pushliteral(L, "errors");
+  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
+    lua_pushstring(L, fd_names[i]);
+  lua_pushcclosure(L, l_enum_network_events, UP_NAMES - 1 + WSEVENT_FD_MAX_EVENTS);
+  lua_setfield(L, -2, "enum_network_events");
 }
 
 /* ---- the socket calls that re-enable network events, as Winsock's do ---- */
@@ -314,7 +438,7 @@ static int l_timer_cancel(lua_State *L) {
 
 const luaL_Reg wse_lua_network_functions[] = {
     {"event_select", l_event_select},
-    {"enum_network_events", l_enum_network_events},
+    {"enum_network_events", NULL}, /* a closure: wse_lua_open_network */
     {"recv", l_recv},
     {"send", l_send},
     {"accept", l_accept},

@@ -210,6 +210,62 @@ describe("event_select", function()
     for _, x in ipairs{c, conn, other, l} do x:close() end
   end)
 
+  it("reads a luasocket object's descriptor as its getfd would, open or closed", function()
+    -- The glue reads the descriptor inside luasocket's objects once their
+    -- class has shown that getfd agrees (network.c): a closed object must
+    -- still be refused, and one moved to another number (setfd) followed.
+    local c, s = tcp_pair()
+    local ev = wsevent.event()
+    assert.is_true(wsevent.event_select(s, ev, wsevent.FD_READ))
+    c:send("a")
+    assert.is_true(next_events(s, ev).read) -- the class is known from here
+    assert.equals("a", wsevent.recv(s, 10))
+    local c2, s2 = tcp_pair()
+    c2:send("from the second")
+    local first = s:getfd()
+    s:setfd(s2:getfd()) -- luasocket's own: the object now names s2's socket
+    assert.equals("from the second", wsevent.recv(s, 100))
+    s:setfd(first)
+    s2:close()
+    assert.has_error(function() wsevent.recv(s2, 10) end,
+                     "bad argument #1 to 'recv' (socket is closed)")
+    assert.has_error(function() wsevent.send(s2, "x") end,
+                     "bad argument #1 to 'send' (socket is closed)")
+    assert.has_error(function() wsevent.enum_network_events(s2) end,
+                     "bad argument #1 to 'enum_network_events' (socket is closed)")
+    -- A table with getfd is asked each time.
+    local calls = 0
+    local wrapper = {getfd = function() calls = calls + 1; return s:getfd() end}
+    c:send("b")
+    assert.equals("b", wsevent.recv(wrapper, 10))
+    assert.equals(0, assert(wsevent.enum_network_events(wrapper)).events)
+    assert.equals(2, calls)
+    for _, x in ipairs{c, s, c2} do x:close() end
+  end)
+
+  it("gives enumerations their errors table, made when read if every code is 0", function()
+    local c, s = tcp_pair()
+    local ev = wsevent.event()
+    assert.is_true(wsevent.event_select(s, ev, wsevent.FD_READ | wsevent.FD_CLOSE))
+    c:send("x")
+    local r = next_events(s, ev)
+    assert.same({read = 0}, r.errors)
+    assert.equals(r.errors, r.errors) -- made once, then kept
+    local keys = {}
+    for k in pairs(r) do keys[#keys + 1] = k end
+    table.sort(keys)
+    assert.same({"errors", "events", "read"}, keys)
+    assert.equals("x", wsevent.recv(s, 10))
+    -- A reset: FD_CLOSE with its errno, in the table from the start.
+    c:setoption("linger", {on = true, timeout = 0})
+    c:close()
+    wait_reset(s)
+    r = next_events(s, ev)
+    assert.is_true(r.close)
+    assert.is_true(rawget(r, "errors").close > 0)
+    s:close()
+  end)
+
   it("refuses Windows-only bits and bad arguments", function()
     local s = socket.tcp4()
     local ok, _, code = wsevent.event_select(s, wsevent.event(), wsevent.FD_QOS)
