@@ -282,6 +282,56 @@ TEST(test_a_number_reused_while_its_old_file_lives_on_reports_nothing_stale) {
   close_prov(&b);
 }
 
+/* A provider often attaches a source that wants nothing yet (a socket
+ * selected before it connects) and asks for events later.  On a number
+ * whose earlier file was registered in the set, the new file must be
+ * registered once it is wanted, and the old file, alive under a dup,
+ * never reported for it. */
+static void reuse_with_nothing_wanted_first(bool keep_old) {
+  struct prov a, b;
+  prov_init(&a, -1);
+  prov_init(&b, -1);
+  struct prov *set[] = {&a, &b};
+  ASSERT_EQ(wait_on(set, 2, 20), -1); /* a's number registered */
+  int number = a.rd, old_rd = keep_old ? dup(a.rd) : -1;
+  wsevent_close(a.event);
+  /* The number goes to a new pipe (dup2 closes the old file there). */
+  int fresh[2];
+  ASSERT_EQ(pipe2(fresh, O_NONBLOCK | O_CLOEXEC), 0);
+  ASSERT_EQ(dup2(fresh[0], number), number);
+  close(fresh[0]);
+  struct prov n;
+  memset(&n, 0, sizeof n);
+  n.rd = number;
+  n.wr = fresh[1];
+  ASSERT_EQ(wsevent_create(&n.event, WSEVENT_AUTO_RESET), WSEVENT_OK);
+  ASSERT_EQ(up->xSourceAttach(n.event, &ops, &n, number, 0, &n.source), WSEVENT_OK);
+  set[0] = &n;
+  ASSERT_EQ(wait_on(set, 2, 20), -1); /* seen wanting nothing */
+  ASSERT_EQ(up->xSourceUpdate(n.source, POLLIN), WSEVENT_OK);
+  if (keep_old) {
+    ASSERT_EQ(write(a.wr, "o", 1), 1); /* the old file, ready */
+    ASSERT_EQ(wait_on(set, 2, 100), -1);
+    ASSERT_EQ(atomic_load(&n.ready_calls), 0);
+  }
+  send_byte(&n);
+  ASSERT_EQ(wait_on(set, 2, 5000), 0);
+  ASSERT_EQ(atomic_load(&n.bytes), 1);
+  if (keep_old)
+    close(old_rd);
+  close(a.wr);
+  close_prov(&n);
+  close_prov(&b);
+}
+
+TEST(test_a_reused_number_wanting_nothing_at_first_is_polled_once_it_does) {
+  reuse_with_nothing_wanted_first(false);
+}
+
+TEST(test_a_reused_number_wanting_nothing_at_first_never_hears_the_old_file) {
+  reuse_with_nothing_wanted_first(true);
+}
+
 TEST(test_a_fork_child_polls_through_its_own_set_and_leaves_the_parents) {
   struct prov a, b;
   prov_init(&a, -1);

@@ -115,15 +115,16 @@ static bool fits(struct wse_epset *es, int fd) {
   return true;
 }
 
-static void forget(struct wse_epset *es, int fd, struct wse_epreg *reg) {
+static void registration_drop(struct wse_epset *es, int fd,
+                              struct wse_epreg *reg) {
   /* ENOENT or EBADF: its file was closed, which removed it. */
   epoll_ctl(es->ep, EPOLL_CTL_DEL, fd, NULL);
   reg->registered = false;
 }
 
 /* Register fd for events under a new tag (added, or changed). */
-static bool put(struct wse_epset *es, int fd, struct wse_epreg *reg,
-                short events) {
+static bool registration_put(struct wse_epset *es, int fd,
+                             struct wse_epreg *reg, short events) {
   uint32_t tag = ++es->tag;
   struct epoll_event ev = {.events = (uint32_t)(unsigned short)events,
                            .data.u64 = (uint64_t)tag << 32 | (uint32_t)fd};
@@ -162,15 +163,24 @@ bool wse_epset_sync(struct wse_epset *es, struct wse_pollset *ps) {
     reg->seq = es->seq;
     reg->index = (uint32_t)i;
     reg->want = want;
-    /* Registered for more than this wait wants (or for nothing: between
-     * two operations, a provider often wants nothing for a moment): kept
-     * as it is, and narrowed only if it reports what is not wanted. */
-    if (reg->src == src && reg->gen == gen &&
-        (reg->registered ? (want & ~reg->events) == 0 : want == 0))
+    if (reg->src != src || reg->gen != gen) {
+      /* Another source on the number: what is registered may be another
+       * file's (the number was closed and reused), whatever this wait
+       * wants.  Out with it; should that file live on elsewhere, its
+       * reports come with a tag nobody has any more (a stray: see
+       * wse_epset_wait). */
+      if (reg->registered)
+        registration_drop(es, fd, reg);
+      reg->src = src;
+      reg->gen = gen;
+    } else if (reg->registered ? (want & ~reg->events) == 0 : want == 0) {
+      /* Registered for more than this wait wants (or for nothing: between
+       * two operations, a provider often wants nothing for a moment):
+       * kept as it is, and narrowed only if it reports what is not
+       * wanted. */
       continue;
-    reg->src = src;
-    reg->gen = gen;
-    if (want != 0 && !put(es, fd, reg, want)) {
+    }
+    if (want != 0 && !registration_put(es, fd, reg, want)) {
       /* A closed descriptor (the provider must see POLLNVAL) or one
        * epoll refuses: poll(2) serves this wait. */
       reg->src = NULL;
@@ -197,7 +207,8 @@ int wse_epset_wait(struct wse_epset *es, struct wse_pollset *ps,
   if (atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
     long long ms = -1;
     if (timeout != NULL) /* never wakes before the deadline */
-      ms = (long long)timeout->tv_sec * 1000 + (timeout->tv_nsec + 999999) / 1000000;
+      ms = (long long)timeout->tv_sec * 1000 +
+           (timeout->tv_nsec + 999999) / 1000000;
     n = epoll_wait(es->ep, evs, 64, ms > INT_MAX ? INT_MAX : (int)ms);
   }
   if (n <= 0)
@@ -225,8 +236,8 @@ int wse_epset_wait(struct wse_epset *es, struct wse_pollset *ps,
     if (revents & ~seen) {
       /* Ready for what no wait asks now (an earlier wait's interest):
        * narrow the registration to what is asked, or drop it. */
-      if (want == 0 || !put(es, fd, reg, want))
-        forget(es, fd, reg);
+      if (want == 0 || !registration_put(es, fd, reg, want))
+        registration_drop(es, fd, reg);
     }
     if (seen == 0)
       continue;
