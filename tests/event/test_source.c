@@ -51,6 +51,10 @@ static void prov_ready(void *ctx, short revents) {
 static void prov_changed(void *ctx) {
   struct prov *p = ctx;
   atomic_fetch_add(&p->changes, 1);
+  /* As a provider does (select.c): look at the source's watchers, by the
+   * id that xSourceAttach wrote, which must be there by now. */
+  ASSERT_NE(p->source, 0);
+  up->xSourceWatchers(p->source);
 }
 
 static void prov_detached(void *ctx) {

@@ -82,6 +82,10 @@ int wse_source_attach(wsevent_t event, const struct wsevent_source_ops *ops,
     wse_slot_unref(&wse_sources, slot);
     return WSEVENT_EINVAL_HANDLE;
   }
+  /* The id before the source can be seen: a waiter that polls it from
+   * now on may call the provider (watchers_changed, ready), which reads
+   * the id from where *out points; the lock orders this store before. */
+  *out = wse_make_handle(WSE_KIND_SOURCE, index, gen);
   src->event = ev;
   src->next = ev->sources;
   ev->sources = src;
@@ -90,7 +94,6 @@ int wse_source_attach(wsevent_t event, const struct wsevent_source_ops *ops,
                         memory_order_release);
   poke_pollers(ev);
   wse_unlock();
-  *out = wse_make_handle(WSE_KIND_SOURCE, index, gen);
   return WSEVENT_OK;
 }
 
