@@ -82,10 +82,14 @@ struct sock {
                          (WSEVENT_SELECT_CALLS_SEEN): re-enabled by those
                          calls only, as on Windows */
   long fired;         /* FD_CONNECT/FD_CLOSE already recorded once */
-  bool write_wanted;  /* a send the library saw would block */
+  bool write_wanted;  /* a send the library saw would block, and no room
+                         has been seen since: poll for it */
   bool seen_block;    /* and the output edge to come is for that one */
   bool input_edge;    /* the reactor saw new input while FD_READ was
                          reported: the next re-enabling call looks */
+  bool drained;       /* a receive the library saw left the stream empty
+                         since the reactor's last input edge: the next
+                         edge may be for bytes that receive took */
   bool aborted;       /* reset: FD_CLOSE was its last event */
   bool selecting;     /* in select_locked(): what a look finds held then */
   bool peer_closed;   /* the peer's FIN (or a hang-up) was seen: a read
@@ -265,6 +269,8 @@ static void look(struct sock *s, enum cause cause) {
   }
   short r = p.revents;
 
+  if (r & POLLOUT)
+    s->write_wanted = false; /* the room it waited for: FD_WRITE below */
   if (s->type != SOCK_STREAM) {
     if (r & POLLIN)
       post(s, WSEVENT_FD_READ_BIT, 0);
@@ -446,10 +452,20 @@ static void on_edge(void *ctx, uint32_t events, bool write_edge) {
      * sockets are served here while it is not waiting).  If FD_READ is
      * reported, remember the edge: its re-enabling call must look, since
      * the edge will not come again for this data. */
-    if (s->reported & BIT(READ))
+    bool drained = s->drained;
+    s->drained = false;
+    if (s->reported & BIT(READ)) {
       s->input_edge = true;
-    else
+    } else if (!drained) {
       post(s, WSEVENT_FD_READ_BIT, 0);
+    } else {
+      /* The edge may have come for bytes a receive took since (it was on
+       * its way while the program read): look before recording, as
+       * Windows records FD_READ only for data that is there. */
+      look(s, ON_EDGE);
+      if (!s->active)
+        return;
+    }
     sync_polled(s, 0);
     return;
   }
@@ -689,6 +705,8 @@ static void reenable(int fd, long bits, bool would_block, enum left left) {
      * accept that took the last connection leaves no stale FD_ACCEPT. */
     s->reported &= ~bits;
     s->record &= ~bits;
+    if ((bits & BIT(READ)) && left != MAYBE_LEFT)
+      s->drained = true;
     if (left == MAYBE_LEFT || s->input_edge ||
         (left == STREAM_DRAINED &&
          (s->type != SOCK_STREAM ||
