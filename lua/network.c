@@ -211,29 +211,11 @@ static int l_event_select(lua_State *L) {
 /*
  * enum_network_events' result: a table with `events`, a true field per
  * event that occurred, and `errors` (by name, each event's errno).  Two
- * tables per call, each field set by name, were most of an echo loop's
- * cost per message in Lua.  The names are made once, as upvalues; and
- * when every error is 0, as it nearly always is, `errors` is made only if
- * it is read: the result's metatable builds it then (a 0 for each event
- * that occurred) and stores it in the table.
+ * tables per call, each field set by a name made from a C string, were
+ * most of an echo loop's cost per message in Lua: the names are made once
+ * (upvalues), and each table is made at the size it will have.
  */
-enum { UP_META = 1, UP_EVENTS, UP_ERRORS, UP_NAMES };
-
-static int lazy_errors(lua_State *L) {
-  if (lua_type(L, 2) != LUA_TSTRING || strcmp(lua_tostring(L, 2), "errors") != 0)
-    return 0;
-  lua_createtable(L, 0, 2);
-  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++) {
-    if (lua_getfield(L, 1, fd_names[i]) == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
-      lua_pushinteger(L, 0);
-      lua_setfield(L, -3, fd_names[i]);
-    }
-    lua_pop(L, 1);
-  }
-  lua_pushvalue(L, -1);
-  lua_setfield(L, 1, "errors");
-  return 1;
-}
+enum { UP_EVENTS = 1, UP_ERRORS, UP_NAMES };
 
 static int l_enum_network_events(lua_State *L) {
   int fd = wse_lua_check_fd(L, 1);
@@ -242,32 +224,18 @@ static int l_enum_network_events(lua_State *L) {
   int r = wsevent_enum_network_events_ex(fd, h, &ne, same_socket(L, 1, fd));
   if (r != WSEVENT_OK)
     return wse_lua_fail(L, r);
-  bool errors = false;
-  int n = 0;
-  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
-    if (ne.network_events & (1L << i)) {
-      n++;
-      errors = errors || ne.error_code[i] != 0;
-    }
-  lua_createtable(L, 0, 1 + n + errors);
+  int n = __builtin_popcountl((unsigned long)ne.network_events);
+  lua_createtable(L, 0, 2 + n);
   lua_pushvalue(L, lua_upvalueindex(UP_EVENTS));
   lua_pushinteger(L, ne.network_events);
   lua_rawset(L, -3);
-  for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
-    if (ne.network_events & (1L << i)) {
-      lua_pushvalue(L, lua_upvalueindex(UP_NAMES + i));
-      lua_pushboolean(L, 1);
-      lua_rawset(L, -3);
-    }
-  if (!errors) {
-    lua_pushvalue(L, lua_upvalueindex(UP_META));
-    lua_setmetatable(L, -2);
-    return 1;
-  }
   lua_pushvalue(L, lua_upvalueindex(UP_ERRORS));
   lua_createtable(L, 0, n);
   for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
     if (ne.network_events & (1L << i)) {
+      lua_pushvalue(L, lua_upvalueindex(UP_NAMES + i));
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -5);
       lua_pushvalue(L, lua_upvalueindex(UP_NAMES + i));
       lua_pushinteger(L, ne.error_code[i]);
       lua_rawset(L, -3);
@@ -277,9 +245,6 @@ static int l_enum_network_events(lua_State *L) {
 }
 
 void wse_lua_open_network(lua_State *L) {
-  lua_createtable(L, 0, 1); /* the result's metatable */
-  lua_pushcfunction(L, lazy_errors);
-  lua_setfield(L, -2, "__index");
   lua_pushliteral(L, "events");
   lua_pushliteral(L, "errors");
   for (int i = 0; i < WSEVENT_FD_MAX_EVENTS; i++)
