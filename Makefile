@@ -356,6 +356,9 @@ bench-all: $(B)/bench_core $(B)/bench_echo $(B)/bench_named $(B)/echo_client \
 	@echo
 	WSEVENT_ECHO_CLIENT=$(B)/echo_client LUA_CPATH='$(B)/lua/?.so;$(B)/lua-bench/?.so;;' \
 	  $(LUA) bench/bench_lua.lua
+	@echo
+	WSEVENT_ECHO_CLIENT=$(B)/echo_client LUA=$(LUA) PYTHONPATH=python \
+	  LUA_CPATH='$(B)/lua/?.so;$(B)/lua-bench/?.so;;' $(PYTHON) bench/echo_costs.py
 
 # ---- sanitizers and valgrind -----------------------------------------------
 

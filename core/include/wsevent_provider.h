@@ -47,6 +47,14 @@ extern "C" {
  * when the number of polling threads (xSourceWatchers) may have crossed
  * zero, so that it can stand down and take over again.
  *
+ * A thread polls through an epoll instance of its own, which keeps the
+ * descriptor registered from one wait to the next (level-triggered, so
+ * ready() sees what poll(2) would show).  epoll forgets a file that is
+ * closed: a descriptor closed before its source is detached is not
+ * reported with POLLNVAL there, as poll(2) would; notice it some other way
+ * (a check when the provider is next called).  Events that change at every
+ * operation cost the polling threads an epoll_ctl each: keep them stable.
+ *
  * A source lives until it is detached (xSourceDetach) or its event is
  * closed, and no thread uses it any more; detached() then runs once, and
  * only then may the provider close the descriptor and free the context.
