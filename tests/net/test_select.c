@@ -1,14 +1,11 @@
 /* test_select.c: event-select over real loopback sockets, and timers. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -959,9 +956,9 @@ static void *wait_for_event(void *arg) {
   return (void *)(intptr_t)wsevent_wait(w->ev, 5000);
 }
 
-/* Until thread tid sleeps in system call nr, as /proc tells: the order
- * comes from the threads, not from a delay. */
-static void wait_until_in(_Atomic pid_t *tid, long want) {
+/* Until thread tid sleeps in ppoll(2) (a wait polling its sources),
+ * as /proc tells: the order comes from the thread, not from a delay. */
+static void wait_until_polling(_Atomic pid_t *tid) {
   char path[64];
   double until = tap_now() + 5;
   while (atomic_load(tid) == 0 && tap_now() < until)
@@ -974,15 +971,12 @@ static void wait_until_in(_Atomic pid_t *tid, long want) {
     if (fscanf(f, "%ld", &nr) != 1)
       nr = -1;
     fclose(f);
-    if (nr == want)
+    if (nr == SYS_ppoll)
       return;
     ASSERT_LT(tap_now(), until);
     poll(NULL, 0, 1);
   }
 }
-
-/* Until thread tid sleeps in ppoll(2) (a wait polling its sources). */
-static void wait_until_polling(_Atomic pid_t *tid) { wait_until_in(tid, SYS_ppoll); }
 
 TEST(test_deselecting_while_a_thread_polls_the_socket_forgets_it_cleanly) {
   /* The waiter polls s itself when the selection goes: when it lets go,
@@ -1015,74 +1009,6 @@ TEST(test_deselecting_while_a_thread_polls_the_socket_forgets_it_cleanly) {
   wsevent_close(ev);
   wsevent_close(other);
   close(c); close(s); close(c2); close(s2);
-}
-
-/* The reactor's input edge can come after a receive the library saw took
- * the bytes it was for (it was on its way while the program read).
- * Windows records FD_READ only for data that is there, and so must the
- * reactor.  The order is made with the reactor's mutex: a receive that
- * finds nothing queues on it first, the reactor, woken by a byte, second;
- * the byte is taken meanwhile; then the receive's re-enabling runs before
- * the reactor's edge. */
-#include "../../core/src/net/net.h" /* wse_reactor_mutex */
-
-struct receiver {
-  int fd;
-  _Atomic pid_t tid;
-};
-
-static void *receive_nothing(void *arg) {
-  struct receiver *r = arg;
-  char c;
-  atomic_store(&r->tid, gettid());
-  ASSERT_EQ(wsevent_recv(r->fd, &c, 1, 0), -1); /* blocks in its re-enabling */
-  return NULL;
-}
-
-/* The thread of this process that is none of those given: the reactor. */
-static pid_t other_thread(pid_t a, pid_t b) {
-  DIR *d = opendir("/proc/self/task");
-  struct dirent *e;
-  pid_t found = 0;
-  while ((e = readdir(d)) != NULL) {
-    pid_t t = (pid_t)atoi(e->d_name);
-    if (t > 0 && t != a && t != b)
-      found = t;
-  }
-  closedir(d);
-  return found;
-}
-
-TEST(test_a_reactor_edge_for_bytes_a_receive_took_records_no_read) {
-  wsevent_t ev;
-  struct wsevent_network_events ne;
-  int c, s = tcp_pair(&c);
-  char buf[8];
-  ASSERT_EQ(wsevent_create(&ev, 0), WSEVENT_OK);
-  ASSERT_EQ(wsevent_event_select_ex(s, ev, WSEVENT_FD_READ, WSEVENT_SELECT_CALLS_SEEN),
-            WSEVENT_OK); /* nobody waits: the reactor serves s */
-  _Atomic pid_t reactor = other_thread(gettid(), 0);
-  ASSERT_NE(reactor, 0);
-  wait_until_in(&reactor, SYS_epoll_wait); /* it will see the byte come */
-  pthread_mutex_lock(&wse_reactor_mutex);
-  struct receiver r = {s, 0};
-  pthread_t t;
-  ASSERT_EQ(pthread_create(&t, NULL, receive_nothing, &r), 0);
-  wait_until_in(&r.tid, SYS_futex);
-  ASSERT_EQ(write(c, "x", 1), 1);
-  wait_until_in(&reactor, SYS_futex); /* woken by the byte, queued */
-  ASSERT_EQ(recv(s, buf, sizeof buf, 0), 1); /* taken */
-  pthread_mutex_unlock(&wse_reactor_mutex);
-  ASSERT_EQ(pthread_join(t, NULL), 0);
-  wait_until_in(&reactor, SYS_epoll_wait); /* its edge handled */
-  ASSERT_EQ(poll_events(s, ev, &ne), 0); /* nothing recorded for it */
-  ASSERT_EQ(wsevent_is_set(ev), 0);
-  /* A byte that is there is recorded, by the reactor's next edge. */
-  ASSERT_EQ(write(c, "y", 1), 1);
-  ASSERT_EQ(next_events(s, ev, &ne), WSEVENT_FD_READ);
-  ASSERT_EQ(wsevent_recv(s, buf, sizeof buf, 0), 1);
-  close(c); close(s);
-  wsevent_close(ev);
 }
 
 TEST(test_socket_closed_while_selected_is_dropped_cleanly) {

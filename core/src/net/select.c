@@ -87,9 +87,6 @@ struct sock {
   bool seen_block;    /* and the output edge to come is for that one */
   bool input_edge;    /* the reactor saw new input while FD_READ was
                          reported: the next re-enabling call looks */
-  bool drained;       /* a receive the library saw left the stream empty
-                         since the reactor's last input edge: the next
-                         edge may be for bytes that receive took */
   bool aborted;       /* reset: FD_CLOSE was its last event */
   bool selecting;     /* in select_locked(): what a look finds held then */
   bool peer_closed;   /* the peer's FIN (or a hang-up) was seen: a read
@@ -451,21 +448,15 @@ static void on_edge(void *ctx, uint32_t events, bool write_edge) {
     /* New data, nothing else: no system call needed (a busy server's
      * sockets are served here while it is not waiting).  If FD_READ is
      * reported, remember the edge: its re-enabling call must look, since
-     * the edge will not come again for this data. */
-    bool drained = s->drained;
-    s->drained = false;
-    if (s->reported & BIT(READ)) {
+     * the edge will not come again for this data.  The edge may be for
+     * bytes a receive took while it was on its way: the program then
+     * finds nothing to read, which Microsoft asks robust Winsock code to
+     * expect (WSAEWOULDBLOCK after FD_READ); looking first would cost a
+     * system call per message served here. */
+    if (s->reported & BIT(READ))
       s->input_edge = true;
-    } else if (!drained) {
+    else
       post(s, WSEVENT_FD_READ_BIT, 0);
-    } else {
-      /* The edge may have come for bytes a receive took since (it was on
-       * its way while the program read): look before recording, as
-       * Windows records FD_READ only for data that is there. */
-      look(s, ON_EDGE);
-      if (!s->active)
-        return;
-    }
     sync_polled(s, 0);
     return;
   }
@@ -705,8 +696,6 @@ static void reenable(int fd, long bits, bool would_block, enum left left) {
      * accept that took the last connection leaves no stale FD_ACCEPT. */
     s->reported &= ~bits;
     s->record &= ~bits;
-    if ((bits & BIT(READ)) && left != MAYBE_LEFT)
-      s->drained = true;
     if (left == MAYBE_LEFT || s->input_edge ||
         (left == STREAM_DRAINED &&
          (s->type != SOCK_STREAM ||
