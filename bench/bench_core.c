@@ -267,6 +267,46 @@ static void sel_teardown_idle(void) {
   sel_teardown();
 }
 
+/* The Winsock shape with many sockets: an event per socket, the active
+ * one among MANY - 1 idle ones, a wait on all the events
+ * (WSAWaitForMultipleEvents). */
+enum { MANY = 50 };
+static wsevent_t many_ev[MANY];
+static int many_sp[MANY][2];
+static void sel_setup_many(void) {
+  sel_setup();
+  many_ev[MANY - 1] = rd_ev; /* the active one last: every one is polled */
+  for (int i = 0; i < MANY - 1; i++) {
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, many_sp[i]) != 0 ||
+        wsevent_create(&many_ev[i], 0) != WSEVENT_OK ||
+        wsevent_event_select(many_sp[i][0], many_ev[i], WSEVENT_FD_READ) != WSEVENT_OK)
+      abort();
+  }
+}
+static void sel_teardown_many(void) {
+  for (int i = 0; i < MANY - 1; i++) {
+    wsevent_close(many_ev[i]);
+    close(many_sp[i][0]);
+    close(many_sp[i][1]);
+  }
+  sel_teardown();
+}
+static void *select_many_pong(void *p) {
+  (void)p;
+  struct wsevent_network_events ne;
+  for (int i = 0; i < TRIPS; i++) {
+    char c[64];
+    size_t index;
+    do {
+      wsevent_wait_multiple(many_ev, MANY, 0, WSEVENT_INFINITE, &index);
+      wsevent_enum_network_events(rd_in[0], rd_ev, &ne);
+    } while (wsevent_recv(rd_in[0], c, sizeof c, 0) != 1);
+    if (write(rd_out[1], c, 1) != 1)
+      abort();
+  }
+  return NULL;
+}
+
 /* User-space bytes per selected socket: RSS growth over many selects. */
 static long rss_kb(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -382,6 +422,8 @@ int main(void) {
        sel_teardown},
       {"event-select, +1,000 idle sockets", sel_setup_idle, rd_ping,
        select_recv_pong, sel_teardown_idle},
+      {"event-select, 50 events, 49 idle", sel_setup_many, rd_ping,
+       select_many_pong, sel_teardown_many},
       {"overlapped receive", ovl_setup, rd_ping, ovl_pong, ovl_teardown},
   };
   enum { NRD = sizeof rd / sizeof rd[0] };
