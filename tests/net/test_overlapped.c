@@ -269,7 +269,9 @@ static void idle_routine(int status, size_t bytes, wsevent_overlapped_t *ov,
  * two epoll_ctl per socket, receives in the reactor thread, a hand-off per
  * completion).  Only a socket nobody watched for the grace period (10 ms)
  * goes to the reactor: a sample taken longer than 5 ms after the last wait
- * (a loaded machine) is not counted. */
+ * ended, or after a wait that itself lasted longer than 5 ms (the watch is
+ * stamped when a wait begins), is not counted: a loaded machine (or a
+ * sanitizer) makes those. */
 TEST(test_a_loop_that_keeps_waiting_keeps_its_sockets_from_the_reactor) {
   int c, s = tcp_pair(&c);
   char buf[8];
@@ -279,22 +281,28 @@ TEST(test_a_loop_that_keeps_waiting_keeps_its_sockets_from_the_reactor) {
   ASSERT_EQ(wsevent_recv_overlapped(s, &b, 1, 0, &ov, idle_routine), WSEVENT_IO_PENDING);
   const wsevent_time_t ms = 1000000;
   int samples = 0, armed = 0;
-  ASSERT_EQ(wsevent_sleep_until(wsevent_now() + ms, WSEVENT_ALERTABLE), WSEVENT_OK);
+  wsevent_time_t began = wsevent_now();
+  ASSERT_EQ(wsevent_sleep_until(began + ms, WSEVENT_ALERTABLE), WSEVENT_OK);
   wsevent_time_t left = wsevent_now();
   for (int i = 0; i < 40; i++) {
     while (wsevent_now() - left < 3 * ms)
       ; /* busy outside any wait */
     long events = reactor_registration(s);
     ASSERT(events != -1);
-    if (wsevent_now() - left < 5 * ms) {
+    if (wsevent_now() - left < 5 * ms && left - began < 5 * ms) {
       samples++;
       armed += (events & (EPOLLIN | EPOLLOUT)) != 0;
     }
-    ASSERT_EQ(wsevent_sleep_until(wsevent_now() + ms, WSEVENT_ALERTABLE), WSEVENT_OK);
+    began = wsevent_now();
+    ASSERT_EQ(wsevent_sleep_until(began + ms, WSEVENT_ALERTABLE), WSEVENT_OK);
     left = wsevent_now();
   }
   ASSERT(samples > 0);
-  ASSERT_EQ(armed, 0);
+  /* The bug armed the socket at every tick: a third of the samples (13 of
+   * 40).  A preempted wait (its watch seen only after it ended) may arm
+   * it once in a while on a loaded machine: one sample in eight at most. */
+  printf("# %d of %d samples found the socket armed\n", armed, samples);
+  ASSERT_LE(armed * 8, samples);
   /* Nobody watches from now on: the reactor takes the socket and
    * completes the receive (the routine stays queued for this thread). */
   ASSERT_EQ(send(c, "z", 1, 0), 1);
