@@ -41,12 +41,10 @@ static int peek_fd(lua_State *L, int arg) {
     return -2;
   wse_lua_push_registry_table(L, &peek_key, "k");
   lua_pushvalue(L, -2);
-  int verdict = lua_rawget(L, -2);
-  bool peekable = lua_toboolean(L, -1);
+  lua_rawget(L, -2);
+  bool peekable = lua_toboolean(L, -1); /* nil: not judged yet */
   lua_pop(L, 3);
-  if (verdict != LUA_TNIL)
-    return peekable ? *(const int *)lua_touserdata(L, arg) : -2;
-  return -2;
+  return peekable ? *(const int *)lua_touserdata(L, arg) : -2;
 }
 
 /* After getfd returned fd (>= 0) for the userdata at arg: judge its class
