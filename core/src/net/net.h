@@ -46,8 +46,8 @@ WSE_HIDDEN extern pthread_mutex_t wse_reactor_mutex;
 
 /* Under the mutex: start the thread if needed. */
 WSE_HIDDEN int wse_reactor_start(void);
-/* Under the mutex: set an event once the mutex is released, which must
- * then be done with wse_reactor_unlock(). */
+/* Under the mutex: set an event just before the mutex is released, which
+ * must then be done with wse_reactor_unlock(). */
 WSE_HIDDEN void wse_reactor_set(wsevent_t event);
 /* Under the mutex: make the sets queued so far now (an enumeration's reset
  * must come after the sets of what it copied). */

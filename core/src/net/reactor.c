@@ -62,10 +62,14 @@ static struct registration *regs;
 static uint32_t n_regs;
 
 /*
- * Sets decided under the mutex are made after it is released, so that the
- * woken thread (which usually calls wsevent_enum_network_events at once)
- * does not find the mutex taken and sleep again.  A set that lands after
- * an enumeration already took its record only causes a spurious wake-up.
+ * Sets decided under the mutex are made at the end of its critical
+ * section, just before it is released: a thread they wake (which usually
+ * calls wsevent_enum_network_events at once) needs microseconds to run,
+ * and finds the mutex free by then.  Made after the release, a set could
+ * land after an enumeration had already taken its record and reset the
+ * event: a wake-up with nothing recorded, which Windows never gives
+ * (WSAEnumNetworkEvents copies and resets under the lock that records).
+ * Queued, a look that records two bits sets the event once.
  */
 #define MAX_DEFERRED_SETS 64
 static wsevent_t deferred_sets[MAX_DEFERRED_SETS];
@@ -74,10 +78,11 @@ static int n_deferred_sets;
 static struct wse_served *deferred_detaches;
 
 void wse_reactor_set(wsevent_t event) {
+  if (n_deferred_sets > 0 && deferred_sets[n_deferred_sets - 1] == event)
+    return; /* queued already */
   if (n_deferred_sets == MAX_DEFERRED_SETS)
-    up()->xSet(event); /* a burst: this one now */
-  else
-    deferred_sets[n_deferred_sets++] = event;
+    wse_reactor_flush_sets(); /* a burst */
+  deferred_sets[n_deferred_sets++] = event;
 }
 
 void wse_reactor_flush_sets(void) {
@@ -92,11 +97,7 @@ void wse_reactor_detach(struct wse_served *sv) {
 }
 
 void wse_reactor_unlock(void) {
-  wsevent_t sets[MAX_DEFERRED_SETS];
-  int n = n_deferred_sets;
-  for (int i = 0; i < n; i++)
-    sets[i] = deferred_sets[i];
-  n_deferred_sets = 0;
+  wse_reactor_flush_sets();
   /* Take the ids now: a detach may free its provider's object. */
   wsevent_source_t detach[MAX_DEFERRED_SETS];
   int n_detach = 0;
@@ -106,8 +107,6 @@ void wse_reactor_unlock(void) {
   }
   bool more = deferred_detaches != NULL;
   pthread_mutex_unlock(&wse_reactor_mutex);
-  for (int i = 0; i < n; i++)
-    up()->xSet(sets[i]);
   for (int i = 0; i < n_detach; i++)
     up()->xSourceDetach(detach[i]);
   if (more) { /* a burst of detaches: the rest in another round */

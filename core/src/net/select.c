@@ -31,10 +31,10 @@
  * "send space came back after a send filled the buffer": the Linux
  * equivalent of FD_WRITE's re-enabling for sends the library cannot see.
  *
- * A socket's state is under the reactor mutex; sets are made after it is
- * released (wse_reactor_set).  A socket closed behind our back is noticed
- * (POLLNVAL, or another file at the same number) and its selection
- * dropped.  README.md lists what still differs from Windows.
+ * A socket's state is under the reactor mutex; sets are made at the end
+ * of its critical section (wse_reactor_set).  A socket closed behind our
+ * back is noticed (POLLNVAL, or another file at the same number) and its
+ * selection dropped.  README.md lists what still differs from Windows.
  */
 #include <errno.h>
 #include <fcntl.h>
