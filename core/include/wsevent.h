@@ -88,8 +88,9 @@ enum wsevent_code {
 /* Reported too: so many wait sources are attached to the event (more than
  * WSEVENT_POLLED_SOURCES_MAX) that waiting threads do not poll them
  * themselves, which would cost each wake-up time in proportion to the idle
- * ones: their providers serve them (one more thread hop, at a constant
- * cost). */
+ * ones: they poll the providers' stand-ins instead (one descriptor each,
+ * which the waiting thread serves), or the providers serve them (one more
+ * thread hop, at a constant cost). */
 #define WSEVENT_SOURCES_NOT_POLLED 0x8u
 #define WSEVENT_POLLED_SOURCES_MAX 16
 /* Reported too: the event is shared between processes by name

@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define WSEVENT_UPCALLS_VERSION 3
+#define WSEVENT_UPCALLS_VERSION 4
 #define WSEVENT_CAPSULE_NAME "wsevent._wsevent._C_API"
 #define WSEVENT_LUA_UPCALLS_FIELD "_upcalls"
 
@@ -139,6 +139,18 @@ struct wsevent_upcalls {
   /* wsevent_thread_alert_event: the event whose sources the thread's
    * alertable waits poll. */
   int (*xThreadAlertEvent)(wsevent_thread_t thread, wsevent_t *event);
+  /* Version 4 */
+  /* Attach a stand-in: a source that waiters poll instead of the event's
+   * sources while those are too many to poll (WSEVENT_SOURCES_NOT_POLLED),
+   * and never otherwise.  Its descriptor stands for the provider's many
+   * (an epoll instance that holds them): its ready() serves them in the
+   * waiting thread, which saves the hop through a provider's thread.  It
+   * is not counted among the sources; detach it, or the event's close
+   * does.  Results as xSourceAttach. */
+  int (*xSourceAttachStandIn)(wsevent_t event,
+                              const struct wsevent_source_ops *ops,
+                              void *context, int fd, short events,
+                              wsevent_source_t *source);
 };
 
 /* This process's table (for programs that link libwsevent). */

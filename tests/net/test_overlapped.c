@@ -1125,3 +1125,49 @@ TEST(test_a_thread_with_routines_on_many_sockets_completes_them_all) {
     ASSERT_EQ(c, 'a');
   }
 }
+
+/* More sockets with operations on one event than waiters poll: the
+ * waiting thread serves the reactor through the event's stand-in. */
+TEST(test_receives_on_a_crowded_event_complete_one_by_one) {
+  enum { N = WSEVENT_POLLED_SOURCES_MAX + 8, ROUNDS = 300 };
+  int c[N], s[N];
+  char buf[N][16];
+  wsevent_overlapped_t ov[N];
+  wsevent_buf_t b[N];
+  wsevent_t ev = new_event();
+  for (int i = 0; i < N; i++) {
+    s[i] = tcp_pair(&c[i]);
+    ov[i] = record(ev);
+    b[i] = (wsevent_buf_t){sizeof buf[i], buf[i]};
+    ASSERT_EQ(wsevent_recv_overlapped(s[i], &b[i], 1, 0, &ov[i], NULL),
+              WSEVENT_IO_PENDING);
+  }
+  unsigned flags;
+  ASSERT_EQ(wsevent_get_flags(ev, &flags), WSEVENT_OK);
+  ASSERT_EQ(flags & WSEVENT_SOURCES_NOT_POLLED, WSEVENT_SOURCES_NOT_POLLED);
+  unsigned seed = 11;
+  size_t bytes;
+  for (int r = 0; r < ROUNDS; r++) {
+    int k = rand_r(&seed) % N;
+    char msg[8];
+    snprintf(msg, sizeof msg, "m%05d", r);
+    ASSERT_EQ(send(c[k], msg, 6, 0), 6);
+    ASSERT_EQ(wsevent_wait(ev, 5000), WSEVENT_OK);
+    ASSERT_EQ(wsevent_overlapped_result(&ov[k], 0, &bytes, NULL), WSEVENT_OK);
+    ASSERT_EQ(bytes, 6);
+    ASSERT_EQ(memcmp(buf[k], msg, 6), 0);
+    /* Starting the next one resets the event (as on Windows). */
+    ASSERT_EQ(wsevent_recv_overlapped(s[k], &b[k], 1, 0, &ov[k], NULL),
+              WSEVENT_IO_PENDING);
+  }
+  for (int i = 0; i < N; i++) {
+    ASSERT_EQ(wsevent_overlapped_result(&ov[i], 0, &bytes, NULL),
+              WSEVENT_IO_INCOMPLETE);
+    ASSERT_EQ(wsevent_socket_closing(s[i]), WSEVENT_OK);
+    ASSERT_EQ(wsevent_overlapped_result(&ov[i], 1, &bytes, NULL),
+              WSEVENT_EABORTED);
+    close(c[i]);
+    close(s[i]);
+  }
+  wsevent_close(ev);
+}

@@ -414,8 +414,9 @@ int wsevent_fd(wsevent_t h, int *fd) {
 void wse_event_after_fork(struct wse_slot *s) {
   struct wse_event *ev = (struct wse_event *)s;
   ev->head = ev->tail = NULL;
-  ev->sources = NULL; /* the sources forget themselves (source.c) */
+  ev->sources = ev->stand_ins = NULL; /* they forget themselves (source.c) */
   atomic_store(&ev->n_sources, 0);
+  atomic_store(&ev->n_stand_ins, 0);
   ev->watchers = 0;
   ev->pending_next = NULL;
   atomic_store(&ev->queued, 0);

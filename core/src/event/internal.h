@@ -150,6 +150,8 @@ struct wse_event {
   struct wse_entry *head, *tail; /* waiters, oldest first */
   struct wse_source *sources;    /* attached wait sources (HAS_SRC) */
   _Atomic uint32_t n_sources;    /* how many (changed under the lock) */
+  struct wse_source *stand_ins;  /* polled instead while crowded (same) */
+  _Atomic uint32_t n_stand_ins;
   uint32_t watchers;             /* entries linked (WATCHED iff > 0) */
   int fd;                        /* the eventfd, valid while WSE_HAS_FD */
   bool fd_readable;              /* what the eventfd shows now (same) */
@@ -242,7 +244,8 @@ struct wse_source {
   int fd;
   /* Under the dispatcher lock: */
   struct wse_event *event;  /* NULL once detached */
-  struct wse_source *next;  /* in event->sources */
+  struct wse_source *next;  /* in event->sources or ->stand_ins */
+  bool stand_in;            /* polled only while the event is crowded */
   short events;
   uint64_t mark;            /* the last poll set that took it (dedup) */
   _Atomic uint32_t pollers; /* waiters polling it now */
@@ -449,6 +452,10 @@ WSE_HIDDEN int wse_source_attach(wsevent_t event,
                                  const struct wsevent_source_ops *ops,
                                  void *context, int fd, short events,
                                  wsevent_source_t *source);
+WSE_HIDDEN int wse_source_attach_stand_in(wsevent_t event,
+                                          const struct wsevent_source_ops *ops,
+                                          void *context, int fd, short events,
+                                          wsevent_source_t *source);
 WSE_HIDDEN int wse_source_update(wsevent_source_t source, short events);
 WSE_HIDDEN int wse_source_detach(wsevent_source_t source);
 WSE_HIDDEN int wse_source_watchers(wsevent_source_t source);

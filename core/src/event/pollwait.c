@@ -84,11 +84,12 @@ static bool grow(struct wse_pollset *ps) {
 /* Add the sources of ev; false if the set cannot grow. */
 static bool add_sources(struct wse_pollset *ps, struct wse_event *ev,
                         uint64_t seq) {
-  /* Too many to poll at each wake-up: leave them to their providers. */
-  if (atomic_load_explicit(&ev->n_sources, memory_order_relaxed) >
-      WSEVENT_POLLED_SOURCES_MAX)
-    return true;
-  for (struct wse_source *src = ev->sources; src != NULL; src = src->next) {
+  /* Too many to poll at each wake-up: leave them to their providers, and
+   * poll the stand-ins of those that have one. */
+  bool crowded = atomic_load_explicit(&ev->n_sources, memory_order_relaxed) >
+                 WSEVENT_POLLED_SOURCES_MAX;
+  for (struct wse_source *src = crowded ? ev->stand_ins : ev->sources;
+       src != NULL; src = src->next) {
     if (src->mark == seq)
       continue; /* an event listed twice */
     if (ps->n == ps->cap && !grow(ps))

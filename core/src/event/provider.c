@@ -25,6 +25,7 @@ static const struct wsevent_upcalls table = {
     .xQueueCompletionEx = wsevent_queue_completion_ex,
     .xNow = wsevent_now,
     .xThreadAlertEvent = wsevent_thread_alert_event,
+    .xSourceAttachStandIn = wse_source_attach_stand_in,
 };
 
 const struct wsevent_upcalls *wsevent_upcalls(void) { return &table; }

@@ -49,9 +49,9 @@ static void poke_pollers(struct wse_event *ev) {
       wse_poke(e->waiter->wake_fd);
 }
 
-int wse_source_attach(wsevent_t event, const struct wsevent_source_ops *ops,
-                      void *context, int fd, short events,
-                      wsevent_source_t *out) {
+static int attach(wsevent_t event, const struct wsevent_source_ops *ops,
+                  void *context, int fd, short events, bool stand_in,
+                  wsevent_source_t *out) {
   struct wse_slot *slot;
   uint32_t index, gen;
 
@@ -70,6 +70,7 @@ int wse_source_attach(wsevent_t event, const struct wsevent_source_ops *ops,
   src->fd = fd;
   src->events = events;
   src->next = NULL;
+  src->stand_in = stand_in;
   src->mark = 0;
   atomic_store(&src->pollers, 0);
 
@@ -87,14 +88,29 @@ int wse_source_attach(wsevent_t event, const struct wsevent_source_ops *ops,
    * the id from where *out points; the lock orders this store before. */
   *out = wse_make_handle(WSE_KIND_SOURCE, index, gen);
   src->event = ev;
-  src->next = ev->sources;
-  ev->sources = src;
-  atomic_fetch_add_explicit(&ev->n_sources, 1, memory_order_relaxed);
+  struct wse_source **list = stand_in ? &ev->stand_ins : &ev->sources;
+  src->next = *list;
+  *list = src;
+  atomic_fetch_add_explicit(stand_in ? &ev->n_stand_ins : &ev->n_sources, 1,
+                            memory_order_relaxed);
   atomic_store_explicit(&slot->state, (uint64_t)gen << 32,
                         memory_order_release);
   poke_pollers(ev);
   wse_unlock();
   return WSEVENT_OK;
+}
+
+int wse_source_attach(wsevent_t event, const struct wsevent_source_ops *ops,
+                      void *context, int fd, short events,
+                      wsevent_source_t *out) {
+  return attach(event, ops, context, fd, events, false, out);
+}
+
+int wse_source_attach_stand_in(wsevent_t event,
+                               const struct wsevent_source_ops *ops,
+                               void *context, int fd, short events,
+                               wsevent_source_t *out) {
+  return attach(event, ops, context, fd, events, true, out);
 }
 
 int wse_source_update(wsevent_source_t id, short events) {
@@ -117,15 +133,16 @@ int wse_source_update(wsevent_source_t id, short events) {
 /* Under the lock: take src out of its event's list and close its id. */
 static void unlink_source(struct wse_source *src) {
   struct wse_event *ev = src->event;
-  struct wse_source **p = &ev->sources;
+  struct wse_source **p = src->stand_in ? &ev->stand_ins : &ev->sources;
   while (*p != src)
     p = &(*p)->next;
   *p = src->next;
   src->next = NULL;
   src->event = NULL;
-  atomic_fetch_sub_explicit(&ev->n_sources, 1, memory_order_relaxed);
+  atomic_fetch_sub_explicit(src->stand_in ? &ev->n_stand_ins : &ev->n_sources,
+                            1, memory_order_relaxed);
   atomic_fetch_or(&src->slot.state, WSE_CLOSED);
-  if (ev->sources == NULL)
+  if (ev->sources == NULL && ev->stand_ins == NULL)
     atomic_fetch_and(&ev->slot.state, ~(uint64_t)WSE_HAS_SRC);
   poke_pollers(ev);
 }
@@ -161,7 +178,8 @@ void wse_source_unref(struct wse_source *src) {
 
 void wse_sources_waiting(wsevent_t h, struct wse_event *ev) {
   for (;;) {
-    size_t cap = atomic_load_explicit(&ev->n_sources, memory_order_relaxed);
+    size_t cap = atomic_load_explicit(&ev->n_sources, memory_order_relaxed) +
+                 atomic_load_explicit(&ev->n_stand_ins, memory_order_relaxed);
     if (cap == 0)
       return;
     struct wse_source **srcs = malloc(cap * sizeof *srcs);
@@ -172,16 +190,18 @@ void wse_sources_waiting(wsevent_t h, struct wse_event *ev) {
     wse_lock();
     uint64_t state = atomic_load(&ev->slot.state);
     if (wse_gen_of(state) == (uint32_t)(h >> 32) && !(state & WSE_CLOSED)) {
-      for (struct wse_source *src = ev->sources; src != NULL; src = src->next) {
-        if (src->ops->waiting == NULL)
-          continue;
-        if (n == cap) {
-          fits = false; /* attached since we counted: count again */
-          break;
+      struct wse_source *lists[2] = {ev->sources, ev->stand_ins};
+      for (int l = 0; l < 2 && fits; l++)
+        for (struct wse_source *src = lists[l]; src != NULL; src = src->next) {
+          if (src->ops->waiting == NULL)
+            continue;
+          if (n == cap) {
+            fits = false; /* attached since we counted: count again */
+            break;
+          }
+          atomic_fetch_add(&src->slot.refgen, 1); /* the attachment's own */
+          srcs[n++] = src;
         }
-        atomic_fetch_add(&src->slot.refgen, 1); /* the attachment holds one */
-        srcs[n++] = src;
-      }
     }
     wse_unlock();
     if (fits)
@@ -197,8 +217,8 @@ void wse_sources_waiting(wsevent_t h, struct wse_event *ev) {
 
 void wse_sources_detach_all(struct wse_event *ev, struct wse_source **gone) {
   *gone = NULL;
-  while (ev->sources != NULL) {
-    struct wse_source *src = ev->sources;
+  while (ev->sources != NULL || ev->stand_ins != NULL) {
+    struct wse_source *src = ev->sources != NULL ? ev->sources : ev->stand_ins;
     unlink_source(src);
     src->next = *gone; /* no longer in any event's list */
     *gone = src;

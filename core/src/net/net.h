@@ -53,6 +53,10 @@ WSE_HIDDEN void wse_reactor_set(wsevent_t event);
  * must come after the sets of what it copied). */
 WSE_HIDDEN void wse_reactor_flush_sets(void);
 WSE_HIDDEN void wse_reactor_unlock(void);
+/* Under the mutex, after a socket's source was attached to event: if the
+ * event has more sources than waiters poll, give it the reactor's stand-in
+ * (once), so that its waiters serve the reactor instead of sleeping. */
+WSE_HIDDEN void wse_reactor_stand_in(wsevent_t event);
 /* Under the mutex: a new registration with its callback, and descriptors
  * added to it (main: input, errors, timers; writes: output edges). */
 WSE_HIDDEN int wse_reactor_register(wse_io_cb cb, void *ctx, wse_io_t *io);

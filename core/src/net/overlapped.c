@@ -922,6 +922,7 @@ fresh:;
     s->src_event = event;
     s->src_events = events;
     op->covered = true;
+    wse_reactor_stand_in(event);
     return;
   }
   /* Another event than the socket source's: one for this operation. */
@@ -929,7 +930,9 @@ fresh:;
       WSEVENT_OK) {
     op->source = 0;
     free(c);
+    return;
   }
+  wse_reactor_stand_in(event);
 }
 
 /* ---- starting an operation ---- */

@@ -7,11 +7,15 @@
  * registration's descriptors is ready.  Like any provider, it reaches
  * events only through the upcall table.
  *
- * Two epoll instances: `main` holds every socket edge-triggered for input,
- * errors and hang-ups, every timer, the stop descriptor, and `writes`;
- * `writes` holds every socket edge-triggered for output only, so that its
- * edges mean "send space came back" (the Linux equivalent of Winsock's
- * FD_WRITE re-enabling), not "data arrived".
+ * Three epoll instances: `main` holds every socket edge-triggered for
+ * input, errors and hang-ups, every timer, and `writes`; `writes` holds
+ * every socket edge-triggered for output only, so that its edges mean
+ * "send space came back" (the Linux equivalent of Winsock's FD_WRITE
+ * re-enabling), not "data arrived".  The thread sleeps in `loop`: `main`
+ * and the stop descriptor.  `main` is also the stand-in of every event
+ * with more selected sockets than waiters poll (xSourceAttachStandIn): a
+ * thread that waits on such an event polls `main` and serves it itself,
+ * so that its wake-up needs no hop through the reactor's thread.
  *
  * The epoll data of each descriptor is its registration (index and
  * generation), never a pointer: a registration that was dropped while its
@@ -22,6 +26,7 @@
  * survive fork()).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -31,7 +36,7 @@
 
 pthread_mutex_t wse_reactor_mutex = PTHREAD_MUTEX_INITIALIZER;
 
-static int main_fd = -1, writes_fd = -1, stop_fd = -1;
+static int main_fd = -1, writes_fd = -1, loop_fd = -1, stop_fd = -1;
 static pthread_t thread;
 static bool running, stopping, hooks_installed;
 
@@ -50,6 +55,7 @@ static int take_back(void);
  * the reactor's own descriptors (their generation is 0, never issued). */
 #define IO_STOP 1
 #define IO_WRITES 2
+#define IO_MAIN 3
 
 struct registration {
   uint32_t gen; /* bumped at every register and unregister */
@@ -167,12 +173,6 @@ static bool handle_locked(const struct epoll_event *evs, int n,
       writes_ready = true;
       continue;
     }
-    if (io == IO_STOP) { /* a wake-up (handing back began) or the end */
-      uint64_t count;
-      ssize_t got = read(stop_fd, &count, sizeof count);
-      (void)got;
-      continue;
-    }
     struct registration *r = lookup(io); /* NULL: dropped meanwhile */
     if (r != NULL)
       r->cb(r->ctx, evs[i].events, write_edges);
@@ -187,8 +187,19 @@ void wse_reactor_take_write_edges(void) {
     handle_locked(evs, n, true);
 }
 
-static void *loop(void *arg) {
+/* Under the mutex: handle what `main` has ready, in whichever thread. */
+static void serve_locked(void) {
   struct epoll_event evs[64];
+  int n;
+  do {
+    n = epoll_wait(main_fd, evs, 64, 0);
+    if (n > 0 && handle_locked(evs, n, false))
+      wse_reactor_take_write_edges();
+  } while (n == 64 && !stopping);
+}
+
+static void *loop(void *arg) {
+  struct epoll_event evs[2];
   (void)arg;
   for (;;) {
     pthread_mutex_lock(&wse_reactor_mutex);
@@ -197,14 +208,116 @@ static void *loop(void *arg) {
     wse_reactor_unlock();
     if (stop)
       return NULL;
-    int n = epoll_wait(main_fd, evs, 64, timeout);
+    int n = epoll_wait(loop_fd, evs, 2, timeout);
     if (n <= 0)
       continue;
     pthread_mutex_lock(&wse_reactor_mutex);
-    if (handle_locked(evs, n, false))
-      wse_reactor_take_write_edges();
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.u64 == IO_STOP) { /* handing back began, or the end */
+        uint64_t count;
+        ssize_t got = read(stop_fd, &count, sizeof count);
+        (void)got;
+      } else if (!stopping) {
+        serve_locked(); /* (unless a waiter served it first) */
+      }
+    }
     wse_reactor_unlock();
   }
+}
+
+/* ---- stand-ins ---- */
+
+/* An event with more selected sockets than waiters poll, and its
+ * stand-in; listed under the mutex until the event's close detaches it. */
+struct stand_in {
+  wsevent_t event;
+  wsevent_source_t source;
+  bool watched; /* a waiter polls it: counted in n_watched */
+  struct stand_in *next;
+};
+static struct stand_in *stand_ins;
+/* Stand-ins that waiters poll.  While there are any, the reactor's thread
+ * stands down (`main` is out of `loop`): woken with the waiter, it would
+ * take the readiness first more often than not, and the waiter would then
+ * wait for its set, the very hop the stand-in saves. */
+static int n_watched;
+static bool main_in_loop = true;
+
+static void stand_down_if_watched(void) {
+  bool want = n_watched == 0;
+  if (want == main_in_loop || !running)
+    return;
+  /* Modified, not deleted and added again: an add of one epoll instance
+   * to another walks all it holds (loop checks).  Back in `loop`, `main`
+   * wakes the thread at once if anything is ready (it is level-triggered
+   * there): nothing waits unserved. */
+  struct epoll_event ev = {.events = want ? EPOLLIN : 0, .data.u64 = IO_MAIN};
+  if (epoll_ctl(loop_fd, EPOLL_CTL_MOD, main_fd, &ev) == 0)
+    main_in_loop = want;
+}
+
+static void count_watched(struct stand_in *si, bool watched) {
+  if (watched == si->watched)
+    return;
+  si->watched = watched;
+  n_watched += watched ? 1 : -1;
+  stand_down_if_watched();
+}
+
+static void stand_in_ready(void *ctx, short revents) {
+  (void)ctx, (void)revents;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  if (running && !stopping)
+    serve_locked();
+  wse_reactor_unlock();
+}
+
+static void stand_in_changed(void *ctx) {
+  struct stand_in *si = ctx;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  count_watched(si, up()->xSourceWatchers(si->source) > 0);
+  wse_reactor_unlock();
+}
+
+static void stand_in_detached(void *ctx) {
+  struct stand_in *si = ctx;
+  pthread_mutex_lock(&wse_reactor_mutex);
+  count_watched(si, false);
+  for (struct stand_in **p = &stand_ins; *p != NULL; p = &(*p)->next)
+    if (*p == si) {
+      *p = si->next;
+      break;
+    }
+  pthread_mutex_unlock(&wse_reactor_mutex);
+  free(si);
+}
+
+static const struct wsevent_source_ops stand_in_ops = {
+    .ready = stand_in_ready,
+    .watchers_changed = stand_in_changed,
+    .detached = stand_in_detached,
+};
+
+void wse_reactor_stand_in(wsevent_t event) {
+  unsigned flags;
+  if (!running || up()->xGetFlags(event, &flags) != WSEVENT_OK ||
+      !(flags & WSEVENT_SOURCES_NOT_POLLED))
+    return;
+  for (struct stand_in *si = stand_ins; si != NULL; si = si->next)
+    if (si->event == event)
+      return;
+  struct stand_in *si = malloc(sizeof *si);
+  if (si == NULL)
+    return; /* its waiters wait for the reactor's thread */
+  si->event = event;
+  si->watched = false;
+  if (up()->xSourceAttachStandIn(event, &stand_in_ops, si, main_fd, POLLIN,
+                                 &si->source) != WSEVENT_OK) {
+    free(si);
+    return;
+  }
+  si->next = stand_ins;
+  stand_ins = si;
 }
 
 static void at_exit(void) {
@@ -227,13 +340,21 @@ static void child_after_fork(void) {
   if (running) {
     close(main_fd);
     close(writes_fd);
+    close(loop_fd);
     close(stop_fd);
   }
-  main_fd = writes_fd = stop_fd = -1;
+  main_fd = writes_fd = loop_fd = stop_fd = -1;
   running = stopping = false;
   n_deferred_sets = 0;
   deferred_detaches = NULL;
   handing_back = NULL;
+  while (stand_ins != NULL) { /* their sources are forgotten too */
+    struct stand_in *next = stand_ins->next;
+    free(stand_ins);
+    stand_ins = next;
+  }
+  n_watched = 0;
+  main_in_loop = true;
   free(regs);
   regs = NULL;
   n_regs = 0;
@@ -282,20 +403,21 @@ int wse_reactor_start(void) {
   }
   main_fd = epoll_create1(EPOLL_CLOEXEC);
   writes_fd = epoll_create1(EPOLL_CLOEXEC);
+  loop_fd = epoll_create1(EPOLL_CLOEXEC);
   stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   int err = errno;
-  if (main_fd < 0 || writes_fd < 0 || stop_fd < 0 ||
-      add_raw(main_fd, stop_fd, EPOLLIN, IO_STOP) < 0 ||
+  if (main_fd < 0 || writes_fd < 0 || loop_fd < 0 || stop_fd < 0 ||
+      add_raw(loop_fd, stop_fd, EPOLLIN, IO_STOP) < 0 ||
+      add_raw(loop_fd, main_fd, EPOLLIN, IO_MAIN) < 0 ||
       add_raw(main_fd, writes_fd, EPOLLIN, IO_WRITES) < 0 ||
       (err = pthread_create(&thread, NULL, loop, NULL)) != 0) {
     err = err ? err : errno;
-    if (main_fd >= 0)
-      close(main_fd);
-    if (writes_fd >= 0)
-      close(writes_fd);
-    if (stop_fd >= 0)
-      close(stop_fd);
-    main_fd = writes_fd = stop_fd = -1;
+    int *fds[] = {&main_fd, &writes_fd, &loop_fd, &stop_fd};
+    for (int i = 0; i < 4; i++) {
+      if (*fds[i] >= 0)
+        close(*fds[i]);
+      *fds[i] = -1;
+    }
     errno = err; /* kept for WSEVENT_ESYS, which wsevent.h promises */
     return wse_errno_code(err);
   }

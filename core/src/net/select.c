@@ -553,6 +553,7 @@ static int select_locked(int fd, const struct stat *st, wsevent_t event,
   }
   s->active = true;
   socks[fd] = s;
+  wse_reactor_stand_in(event);
   /* Registering a writable socket queued a write edge: take it now, so
    * that this select reports FD_WRITE once, not again later. */
   s->selecting = true;
