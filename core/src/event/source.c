@@ -199,7 +199,7 @@ void wse_sources_waiting(wsevent_t h, struct wse_event *ev) {
             fits = false; /* attached since we counted: count again */
             break;
           }
-          atomic_fetch_add(&src->slot.refgen, 1); /* the attachment's own */
+          atomic_fetch_add(&src->slot.refgen, 1); /* (attached: one held) */
           srcs[n++] = src;
         }
     }
