@@ -255,7 +255,12 @@ static void drop(struct sock *s, bool still_open);
 
 /* Look at the socket and record what Winsock would record now. */
 static void look(struct sock *s, enum cause cause) {
-  s->input_edge = false; /* whatever it was, we look now */
+  /* Whatever the input edge was, this look records it; but not while
+   * FD_READ is reported: the input stays for its re-enabling call to look
+   * at (a look for send space between an input edge and a receive that
+   * re-enabled without looking left data unreported, the edge gone). */
+  if (!(s->reported & BIT(READ)))
+    s->input_edge = false;
   struct pollfd p = {.fd = s->fd, .events = POLLIN | POLLPRI | POLLOUT | POLLRDHUP};
   if (poll(&p, 1, 0) < 0)
     return;
@@ -695,9 +700,12 @@ static void reenable(int fd, long bits, bool would_block, enum left left) {
      * does (Windows' documentation is silent): a record stays only if the
      * condition still holds (the look below records it again), so an
      * accept that took the last connection leaves no stale FD_ACCEPT. */
+    /* A record of these bits made since the enumeration may be for what
+     * came after the call looked (its edge is gone): look again. */
+    bool recorded = (s->record & bits) != 0;
     s->reported &= ~bits;
     s->record &= ~bits;
-    if (left == MAYBE_LEFT || s->input_edge ||
+    if (left == MAYBE_LEFT || s->input_edge || recorded ||
         (left == STREAM_DRAINED &&
          (s->type != SOCK_STREAM ||
           (s->peer_closed && !(s->fired & BIT(CLOSE))))))
