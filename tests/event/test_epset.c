@@ -134,6 +134,15 @@ static int epoll_holding(int fd) {
   return found;
 }
 
+/* Give number to a new pipe (dup2 closes what was there); its write end. */
+static int new_pipe_at(int number) {
+  int fresh[2];
+  ASSERT_EQ(pipe2(fresh, O_NONBLOCK | O_CLOEXEC), 0);
+  ASSERT_EQ(dup2(fresh[0], number), number);
+  close(fresh[0]);
+  return fresh[1];
+}
+
 static void close_prov(struct prov *p) {
   wsevent_close(p->event);
   close(p->rd);
@@ -257,13 +266,10 @@ TEST(test_a_number_reused_while_its_old_file_lives_on_reports_nothing_stale) {
    * number, its number goes to a new pipe, on which a new source is. */
   int old_rd = dup(a.rd), old_wr = a.wr;
   wsevent_close(a.event);
-  int fresh[2];
-  ASSERT_EQ(pipe2(fresh, O_NONBLOCK | O_CLOEXEC), 0);
-  ASSERT_EQ(dup2(fresh[0], number), number);
-  close(fresh[0]);
+  int fresh_wr = new_pipe_at(number);
   struct prov n;
   prov_init(&n, number);
-  n.wr = fresh[1];
+  n.wr = fresh_wr;
   set[0] = &n;
   /* The old file becomes ready: its old registration reports, under a tag
    * the set no longer has.  Nothing may be reported for the new source. */
@@ -295,15 +301,11 @@ static void reuse_with_nothing_wanted_first(bool keep_old) {
   ASSERT_EQ(wait_on(set, 2, 20), -1); /* a's number registered */
   int number = a.rd, old_rd = keep_old ? dup(a.rd) : -1;
   wsevent_close(a.event);
-  /* The number goes to a new pipe (dup2 closes the old file there). */
-  int fresh[2];
-  ASSERT_EQ(pipe2(fresh, O_NONBLOCK | O_CLOEXEC), 0);
-  ASSERT_EQ(dup2(fresh[0], number), number);
-  close(fresh[0]);
+  int fresh_wr = new_pipe_at(number); /* the old file closes there */
   struct prov n;
   memset(&n, 0, sizeof n);
   n.rd = number;
-  n.wr = fresh[1];
+  n.wr = fresh_wr;
   ASSERT_EQ(wsevent_create(&n.event, WSEVENT_AUTO_RESET), WSEVENT_OK);
   ASSERT_EQ(up->xSourceAttach(n.event, &ops, &n, number, 0, &n.source), WSEVENT_OK);
   set[0] = &n;
